@@ -1,0 +1,1 @@
+"""minigan's built-in ops, one file per family. ``minigan.functional`` re-exports their functions."""

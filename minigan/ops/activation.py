@@ -1,0 +1,108 @@
+"""Activation functions: relu, leaky_relu, sigmoid, tanh, softplus, log_sigmoid.
+
+relu and leaky_relu have a kink at 0 where the derivative jumps; like PyTorch we use the
+slope of the left side there (0 for relu, ``negative_slope`` for leaky_relu). Their gradient
+checks keep inputs away from 0, where a finite difference straddling the kink would be wrong.
+"""
+from .. import backend
+from ..autograd import Function
+from .convert import as_tensor
+
+
+class ReLU(Function):
+    """y = max(x, 0);  backward: gx = gy * [x > 0]"""
+
+    def forward(self, x):
+        self.mask = (x > 0).astype(x.dtype)
+        return x * self.mask
+
+    def backward(self, gy):
+        return gy * self.mask
+
+
+class LeakyReLU(Function):
+    """y = x if x > 0 else s * x;  backward: gx = gy * (1 if x > 0 else s)"""
+
+    def __init__(self, negative_slope):
+        self.s = negative_slope
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        self.slope = xp.where(x > 0, x.dtype.type(1), x.dtype.type(self.s))
+        return x * self.slope
+
+    def backward(self, gy):
+        return gy * self.slope
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x);  backward: gx = gy * y * (1 - y)
+
+    Computed from e = e^-|x| (never overflows) as 1 / (1 + e) for x >= 0 and e / (1 + e) for
+    x < 0, so tiny values like sigmoid(-30) keep their precision instead of rounding to 0.
+    """
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1, e) / (1 + e)
+
+    def backward(self, gy):
+        y = self.output
+        return gy * y * (1 - y)
+
+
+class Tanh(Function):
+    """y = tanh(x);  backward: gx = gy * (1 - y^2)"""
+
+    def forward(self, x):
+        return backend.get_array_module(x).tanh(x)
+
+    def backward(self, gy):
+        y = self.output
+        return gy * (1 - y * y)
+
+
+class Softplus(Function):
+    """y = log(1 + e^x);  backward: gx = gy * sigmoid(x)
+
+    Computed as max(x, 0) + log(1 + e^-|x|): the exponent is never positive, so nothing
+    overflows (softplus(1000) = 1000, softplus(-1000) = 0, no inf or NaN).
+    """
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, gy):
+        return gy * sigmoid(self.inputs[0])
+
+
+def relu(x):
+    """max(x, 0)"""
+    return ReLU()(as_tensor(x))
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x for x > 0, negative_slope * x otherwise (GAN discriminators use 0.2)."""
+    return LeakyReLU(negative_slope)(as_tensor(x))
+
+
+def sigmoid(x):
+    """1 / (1 + e^-x), computed stably."""
+    return Sigmoid()(as_tensor(x))
+
+
+def tanh(x):
+    """Hyperbolic tangent."""
+    return Tanh()(as_tensor(x))
+
+
+def softplus(x):
+    """log(1 + e^x), computed stably; the smooth version of relu."""
+    return Softplus()(as_tensor(x))
+
+
+def log_sigmoid(x):
+    """log(sigmoid(x)) = -softplus(-x), stable for any x (log of a sigmoid that rounded to 0 is not)."""
+    return -softplus(-as_tensor(x))

@@ -1,0 +1,124 @@
+"""+ - * / ** and negation, with NumPy broadcasting.
+
+Broadcasting in the forward pass means summing in the backward pass: if ``b`` was stretched to
+the output's shape, every copy of it received gradient, and ``sum_to`` adds those back up to
+``b.shape``. ``needs_input_grad`` lets each rule skip work for inputs that want no gradient.
+"""
+from numbers import Number
+
+from ..autograd import Function
+from .convert import as_tensor, binary_operands
+from .shape import sum_to
+
+
+class Add(Function):
+    """y = a + b;  backward: ga = sum_to(gy, a.shape), gb = sum_to(gy, b.shape)"""
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        return (sum_to(gy, a.shape) if need_a else None,
+                sum_to(gy, b.shape) if need_b else None)
+
+
+class Sub(Function):
+    """y = a - b;  backward: ga = sum_to(gy, a.shape), gb = -sum_to(gy, b.shape)"""
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        return (sum_to(gy, a.shape) if need_a else None,
+                -sum_to(gy, b.shape) if need_b else None)
+
+
+class Mul(Function):
+    """y = a * b;  backward: ga = sum_to(gy * b, a.shape), gb = sum_to(gy * a, b.shape)"""
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        return (sum_to(gy * b, a.shape) if need_a else None,
+                sum_to(gy * a, b.shape) if need_b else None)
+
+
+class Div(Function):
+    """y = a / b;  backward: ga = sum_to(gy / b, a.shape), gb = sum_to(-gy * a / b**2, b.shape)"""
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        return (sum_to(gy / b, a.shape) if need_a else None,
+                sum_to(-(gy * a) / (b * b), b.shape) if need_b else None)
+
+
+class Neg(Function):
+    """y = -x;  backward: gx = -gy"""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Pow(Function):
+    """y = x ** c for a constant number c;  backward: gx = gy * c * x ** (c - 1)"""
+
+    def __init__(self, exponent):
+        self.c = exponent
+
+    def forward(self, x):
+        return x ** self.c
+
+    def backward(self, gy):
+        x, = self.inputs
+        if self.c == 2:  # the common square: skip the pow
+            return gy * 2 * x
+        return gy * self.c * x ** (self.c - 1)
+
+
+def add(a, b):
+    """a + b with broadcasting."""
+    return Add()(*binary_operands(a, b))
+
+
+def sub(a, b):
+    """a - b with broadcasting."""
+    return Sub()(*binary_operands(a, b))
+
+
+def mul(a, b):
+    """a * b (elementwise) with broadcasting."""
+    return Mul()(*binary_operands(a, b))
+
+
+def div(a, b):
+    """a / b (elementwise) with broadcasting."""
+    return Div()(*binary_operands(a, b))
+
+
+def neg(x):
+    """-x"""
+    return Neg()(as_tensor(x))
+
+
+def pow(x, exponent):
+    """x ** exponent. A number exponent uses ``Pow``; a tensor exponent (or a number base)
+    is computed as exp(exponent * log(x)), so the base must be positive there."""
+    from .elementwise import exp, log
+    if isinstance(exponent, Number) and not isinstance(exponent, bool):
+        return Pow(exponent)(as_tensor(x))
+    x, exponent = binary_operands(x, exponent)
+    return exp(exponent * log(x))

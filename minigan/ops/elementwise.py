@@ -1,0 +1,180 @@
+"""Elementwise maths: exp, log, sqrt, abs, clip, maximum, minimum, where.
+
+Kinks: abs at 0, clip at its bounds and maximum/minimum at ties are not differentiable. We use
+the same conventions as PyTorch there (abs'(0) = 0, clip passes the gradient on its closed
+interval, ties split the gradient evenly), and the gradient checks test away from the kinks,
+where finite differences are meaningful.
+"""
+import warnings
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function
+from .convert import as_tensor, binary_operands
+from .shape import sum_to
+
+
+class Exp(Function):
+    """y = e^x;  backward: gx = gy * y"""
+
+    def forward(self, x):
+        return backend.get_array_module(x).exp(x)
+
+    def backward(self, gy):
+        return gy * self.output
+
+
+class Log(Function):
+    """y = ln(x);  backward: gx = gy / x
+
+    Warns when some x <= 0, since the result there is -inf or NaN and will poison a loss.
+    """
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        if (x <= 0).any():
+            warnings.warn(
+                f"log got {int((x <= 0).sum())} value(s) <= 0, giving -inf/NaN. In a loss this usually "
+                "means a probability reached exactly 0 or 1: compute the loss from logits instead "
+                "(binary_cross_entropy_with_logits, log_sigmoid, softplus)", RuntimeWarning, stacklevel=4)
+            with np.errstate(divide="ignore", invalid="ignore"):  # we warned better above
+                return xp.log(x)
+        return xp.log(x)
+
+    def backward(self, gy):
+        return gy / self.inputs[0]
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  backward: gx = gy / (2 y)"""
+
+    def forward(self, x):
+        return backend.get_array_module(x).sqrt(x)
+
+    def backward(self, gy):
+        return gy / (2 * self.output)
+
+
+class Abs(Function):
+    """y = |x|;  backward: gx = gy * sign(x)   (sign(0) = 0: the subgradient PyTorch picks)"""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        self.sign = xp.sign(x)
+        return xp.abs(x)
+
+    def backward(self, gy):
+        return gy * self.sign
+
+
+class Clip(Function):
+    """y = min(max(x, lo), hi);  backward: gx = gy * [lo <= x <= hi]"""
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        inside = xp.ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= x >= self.lo
+        if self.hi is not None:
+            inside &= x <= self.hi
+        self.mask = inside.astype(x.dtype)
+        return xp.clip(x, self.lo, self.hi)
+
+    def backward(self, gy):
+        return gy * self.mask
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise;  backward: the gradient goes to the larger input
+    (ga = gy * [a > b], gb = gy * [b > a]) and is split in half on ties."""
+
+    def forward(self, a, b):
+        xp = backend.get_array_module(a, b)
+        # the share of the gradient that goes to a: 1 where a wins, 1/2 on ties, 0 where b wins
+        self.wins_a = ((a > b) + 0.5 * (a == b)).astype(xp.result_type(a, b))
+        return xp.maximum(a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        return (sum_to(gy * self.wins_a, a.shape) if need_a else None,
+                sum_to(gy * (1 - self.wins_a), b.shape) if need_b else None)
+
+
+class Minimum(Maximum):
+    """y = min(a, b) elementwise;  backward: the gradient goes to the smaller input, split on ties."""
+
+    def forward(self, a, b):
+        xp = backend.get_array_module(a, b)
+        self.wins_a = ((a < b) + 0.5 * (a == b)).astype(xp.result_type(a, b))
+        return xp.minimum(a, b)
+
+
+class Where(Function):
+    """y = a where cond else b (cond is a constant mask);
+    backward: ga = sum_to(gy where cond else 0), gb = sum_to(0 where cond else gy)"""
+
+    def __init__(self, cond):
+        self.cond = cond
+
+    def forward(self, a, b):
+        return backend.get_array_module(a, b).where(self.cond, a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        zero = gy * 0  # keeps dtype and device; recorded, so double backward still works
+        return (sum_to(where(self.cond, gy, zero), a.shape) if need_a else None,
+                sum_to(where(self.cond, zero, gy), b.shape) if need_b else None)
+
+
+def exp(x):
+    """e^x"""
+    return Exp()(as_tensor(x))
+
+
+def log(x):
+    """Natural logarithm (warns on x <= 0)."""
+    return Log()(as_tensor(x))
+
+
+def sqrt(x):
+    """Square root."""
+    return Sqrt()(as_tensor(x))
+
+
+def abs(x):
+    """|x|"""
+    return Abs()(as_tensor(x))
+
+
+def clip(x, min=None, max=None):
+    """Limit x to [min, max]; either bound may be None."""
+    if min is None and max is None:
+        raise ValueError("clip needs at least one of min and max")
+    return Clip(min, max)(as_tensor(x))
+
+
+clamp = clip
+
+
+def maximum(a, b):
+    """Elementwise max(a, b) with broadcasting."""
+    return Maximum()(*binary_operands(a, b))
+
+
+def minimum(a, b):
+    """Elementwise min(a, b) with broadcasting."""
+    return Minimum()(*binary_operands(a, b))
+
+
+def where(cond, a, b):
+    """a where cond is true, else b (cond: a boolean Tensor or array; not differentiated)."""
+    cond = cond.data if hasattr(cond, "creator") else cond
+    a, b = binary_operands(a, b)
+    xp = backend.get_array_module(a.data, b.data, cond)
+    return Where(xp.asarray(cond, dtype=bool))(a, b)

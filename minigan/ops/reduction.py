@@ -1,0 +1,121 @@
+"""Reductions: sum, mean, var, max, min over all axes or some, with ``keepdims``.
+
+Every reduction's backward first puts back the reduced axes (as length-1 axes) and then
+broadcasts the gradient over them: each input element contributed to one output element.
+"""
+import builtins
+
+from ..autograd import Function
+from .convert import as_tensor
+from .shape import broadcast_to, reshape
+
+
+def _normalize_axis(axis, ndim, op):
+    """``axis`` as a sorted tuple of non-negative axes (None means all)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    for a in axes:
+        if not isinstance(a, int) or not -ndim <= a < builtins.max(ndim, 1):
+            raise ValueError(f"{op}: axis {axis} is out of range for a tensor with {ndim} axes")
+    axes = tuple(sorted({a % ndim for a in axes})) if ndim else ()
+    return axes
+
+
+def _kept_shape(shape, axes):
+    """``shape`` with the reduced ``axes`` set to 1 (what keepdims=True would give)."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class Sum(Function):
+    """y = sum of x over ``axes``;  backward: gx = broadcast_to(gy with axes kept, x.shape)"""
+
+    def __init__(self, axes, keepdims):
+        self.axes, self.keepdims = axes, keepdims
+
+    def forward(self, x):
+        return x.sum(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return broadcast_to(reshape(gy, _kept_shape(x.shape, self.axes)), x.shape)
+
+
+class Max(Function):
+    """y = max of x over ``axes``;  backward: gx = gy * [x == y] / (number of ties)
+
+    The gradient flows to the element(s) that were the maximum; ties share it evenly
+    (the convention of PyTorch's ``amax``).
+    """
+
+    reduce = "max"
+
+    def __init__(self, axes, keepdims):
+        self.axes, self.keepdims = axes, keepdims
+
+    def forward(self, x):
+        y = getattr(x, self.reduce)(axis=self.axes, keepdims=True)
+        winners = (x == y).astype(x.dtype)
+        self.share = winners / winners.sum(axis=self.axes, keepdims=True)
+        return y if self.keepdims else y.reshape(tuple(n for i, n in enumerate(x.shape) if i not in self.axes))
+
+    def backward(self, gy):
+        x, = self.inputs
+        return broadcast_to(reshape(gy, _kept_shape(x.shape, self.axes)), x.shape) * self.share
+
+
+class Min(Max):
+    """y = min of x over ``axes``;  backward: gx = gy * [x == y] / (number of ties)"""
+
+    reduce = "min"
+
+
+def sum(x, axis=None, keepdims=False):
+    """Sum over ``axis`` (an int, a tuple, or None for all axes)."""
+    x = as_tensor(x)
+    return Sum(_normalize_axis(axis, x.ndim, "sum"), keepdims)(x)
+
+
+def mean(x, axis=None, keepdims=False):
+    """Mean over ``axis``: sum(x, axis) / (number of elements reduced)."""
+    x = as_tensor(x)
+    axes = _normalize_axis(axis, x.ndim, "mean")
+    count = 1
+    for a in axes:
+        count *= x.shape[a]
+    if count == 0:
+        raise ValueError(f"mean of an empty selection (shape {x.shape}, axis {axis})")
+    return Sum(axes, keepdims)(x) * (1.0 / count)
+
+
+def var(x, axis=None, keepdims=False, ddof=0):
+    """Variance over ``axis``: mean of (x - mean)^2, divided by (n - ddof) instead of n.
+
+    ``ddof=0`` (NumPy's default, and what batch norm uses) is the biased estimate;
+    PyTorch's ``torch.var`` defaults to the unbiased ``ddof=1``.
+    """
+    x = as_tensor(x)
+    axes = _normalize_axis(axis, x.ndim, "var")
+    count = 1
+    for a in axes:
+        count *= x.shape[a]
+    if count - ddof <= 0:
+        raise ValueError(f"var: {count} element(s) reduced with ddof={ddof} leaves no degrees of freedom")
+    centred = x - mean(x, axes, keepdims=True)
+    return sum(centred * centred, axes, keepdims) * (1.0 / (count - ddof))
+
+
+def max(x, axis=None, keepdims=False):
+    """Maximum over ``axis`` (the values only; see the Max docstring for ties)."""
+    x = as_tensor(x)
+    if x.size == 0:
+        raise ValueError(f"max of an empty tensor (shape {x.shape})")
+    return Max(_normalize_axis(axis, x.ndim, "max"), keepdims)(x)
+
+
+def min(x, axis=None, keepdims=False):
+    """Minimum over ``axis`` (the values only)."""
+    x = as_tensor(x)
+    if x.size == 0:
+        raise ValueError(f"min of an empty tensor (shape {x.shape})")
+    return Min(_normalize_axis(axis, x.ndim, "min"), keepdims)(x)

@@ -1,0 +1,282 @@
+"""Ops that move values around without arithmetic: reshape, transpose, broadcast, index, join, pad.
+
+Their backward rules only move the gradient back to where each value came from, so each op's
+backward is another op of this file (reshape <-> reshape, broadcast_to <-> sum_to, ...).
+"""
+from ..autograd import Function
+from .. import backend
+from ..tensor import Tensor
+from .convert import as_tensor
+
+
+class Reshape(Function):
+    """y = x viewed with a new shape;  backward: gx = reshape(gy, x.shape)"""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return x.reshape(self.shape)
+
+    def backward(self, gy):
+        return reshape(gy, self.inputs[0].shape)
+
+
+class Transpose(Function):
+    """y = x with its axes permuted;  backward: gx = transpose(gy, inverse permutation)"""
+
+    def __init__(self, axes=None):
+        self.axes = axes
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, gy):
+        if self.axes is None:
+            return transpose(gy)
+        inverse = [0] * len(self.axes)
+        for i, a in enumerate(self.axes):
+            inverse[a % len(self.axes)] = i
+        return transpose(gy, tuple(inverse))
+
+
+class BroadcastTo(Function):
+    """y = x repeated along broadcast axes to ``shape``;  backward: gx = sum_to(gy, x.shape)"""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        return xp.broadcast_to(x, self.shape)
+
+    def backward(self, gy):
+        return sum_to(gy, self.inputs[0].shape)
+
+
+class SumTo(Function):
+    """y = x summed over the axes that broadcasting added or stretched, so y.shape == ``shape``;
+    backward: gx = broadcast_to(gy, x.shape)
+
+    The gradient of any broadcasting op is reduced with this: if b of shape (3,) was added to
+    a of shape (2, 3), b's gradient is the (2, 3) upstream gradient summed over axis 0.
+    """
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        lead = x.ndim - len(self.shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(self.shape) if n == 1 and x.shape[lead + i] != 1)
+        y = x.sum(axis=axes, keepdims=True) if axes else x
+        return y.reshape(self.shape) if lead else y
+
+    def backward(self, gy):
+        return broadcast_to(gy, self.inputs[0].shape)
+
+
+def _unwrap_index(index):
+    """Tensors inside an index become their arrays (an index is never differentiated)."""
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index.data if isinstance(index, Tensor) else index
+
+
+def _is_advanced(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(hasattr(p, "shape") or isinstance(p, list) for p in parts)
+
+
+class GetItem(Function):
+    """y = x[index] (slices, integers, arrays, masks);  backward: gx = zeros(x.shape) with gy
+    added at x[index] (``ScatterAdd``; repeated indices add up)."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        return x[self.index]
+
+    def backward(self, gy):
+        return ScatterAdd(self.index, self.inputs[0].shape)(gy)
+
+
+class ScatterAdd(Function):
+    """y = zeros(shape) with y[index] += x;  backward: gx = gy[index]
+
+    GetItem's gradient. With basic indexing (slices) each position is hit once and plain
+    assignment does; advanced (array) indices may repeat, so ``add.at`` sums them.
+    """
+
+    def __init__(self, index, shape):
+        self.index, self.shape = index, shape
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        y = xp.zeros(self.shape, dtype=x.dtype)
+        if _is_advanced(self.index):
+            xp.add.at(y, self.index, x)
+        else:
+            y[self.index] = x
+        return y
+
+    def backward(self, gy):
+        return getitem(gy, self.index)
+
+
+class Concatenate(Function):
+    """y = [x1, x2, ...] joined along ``axis``;  backward: gx_i = gy sliced back to x_i's part"""
+
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        xp = backend.get_array_module(*xs)
+        return xp.concatenate(xs, axis=self.axis)
+
+    def backward(self, gy):
+        axis = self.axis % gy.ndim
+        grads, start = [], 0
+        for x in self.inputs:
+            stop = start + x.shape[axis]
+            index = (slice(None),) * axis + (slice(start, stop),)
+            grads.append(getitem(gy, index))
+            start = stop
+        return tuple(grads)
+
+
+class Pad(Function):
+    """y = x with ``value`` added around it; ``widths`` is ((before, after), ...) per axis;
+    backward: gx = gy with the padding sliced off"""
+
+    def __init__(self, widths, value=0.0):
+        self.widths, self.value = widths, value
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        return xp.pad(x, self.widths, mode="constant", constant_values=self.value)
+
+    def backward(self, gy):
+        index = tuple(slice(before, n - after) for (before, after), n in zip(self.widths, gy.shape))
+        return getitem(gy, index)
+
+
+# --- functional forms ---------------------------------------------------------------------------
+
+def reshape(x, shape):
+    """x with a new shape (one entry may be -1)."""
+    x = as_tensor(x)
+    if isinstance(shape, int):
+        shape = (shape,)
+    shape = tuple(shape)
+    if shape == x.shape:
+        return x
+    return Reshape(shape)(x)
+
+
+def transpose(x, axes=None):
+    """x with its axes reversed (axes=None) or permuted as ``axes`` says."""
+    x = as_tensor(x)
+    if axes is not None:
+        axes = tuple(axes)
+        if sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes "
+                             f"of a tensor of shape {x.shape}")
+    return Transpose(axes)(x)
+
+
+def permute(x, axes):
+    """x with its axes permuted (PyTorch's name for ``transpose(x, axes)``)."""
+    return transpose(x, axes)
+
+
+def broadcast_to(x, shape):
+    """x repeated (without copying) to ``shape`` by NumPy's broadcasting rules."""
+    x = as_tensor(x)
+    shape = tuple(shape)
+    return x if x.shape == shape else BroadcastTo(shape)(x)
+
+
+def sum_to(x, shape):
+    """x summed down to ``shape``: the inverse of ``broadcast_to``."""
+    x = as_tensor(x)
+    shape = tuple(shape)
+    return x if x.shape == shape else SumTo(shape)(x)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge axes ``start_dim`` .. ``end_dim`` into one (PyTorch's semantics)."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    start, end = start_dim % x.ndim, end_dim % x.ndim
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {x.shape}")
+    merged = 1
+    for n in x.shape[start:end + 1]:
+        merged *= n
+    return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
+
+
+def squeeze(x, axis=None):
+    """Drop axes of length 1 (all of them, or only ``axis``)."""
+    x = as_tensor(x)
+    if axis is None:
+        return reshape(x, tuple(n for n in x.shape if n != 1))
+    axes = {a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)}
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes or n != 1))
+
+
+def unsqueeze(x, axis):
+    """Insert an axis of length 1 at position ``axis``."""
+    x = as_tensor(x)
+    axis = axis % (x.ndim + 1)
+    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+
+
+def getitem(x, index):
+    """x[index]: slices, integers, None, Ellipsis, integer arrays and boolean masks."""
+    return GetItem(_unwrap_index(index))(as_tensor(x))
+
+
+def concatenate(xs, axis=0):
+    """Join tensors along an existing axis."""
+    xs = [as_tensor(x) for x in xs]
+    if not xs:
+        raise ValueError("concatenate needs at least one tensor")
+    return Concatenate(axis)(*xs)
+
+
+cat = concatenate
+
+
+def stack(xs, axis=0):
+    """Join tensors of one shape along a new axis (concatenate of unsqueezed tensors)."""
+    xs = [as_tensor(x) for x in xs]
+    if not xs:
+        raise ValueError("stack needs at least one tensor")
+    shapes = {x.shape for x in xs}
+    if len(shapes) > 1:
+        raise ValueError(f"stack needs tensors of one shape, got shapes {sorted(shapes)}")
+    return concatenate([unsqueeze(x, axis) for x in xs], axis=axis % (xs[0].ndim + 1))
+
+
+def pad(x, pad, value=0.0):
+    """Pad with a constant. ``pad`` is either PyTorch's flat form (left, right, top, bottom, ...),
+    last axis first, or NumPy's per-axis pairs ((before, after), ...)."""
+    x = as_tensor(x)
+    pad = tuple(pad)
+    if pad and all(isinstance(p, (tuple, list)) for p in pad):
+        if len(pad) != x.ndim:
+            raise ValueError(f"pad: got {len(pad)} (before, after) pairs for a tensor of shape {x.shape}")
+        widths = tuple((int(a), int(b)) for a, b in pad)
+    else:
+        if len(pad) % 2 or len(pad) // 2 > x.ndim:
+            raise ValueError(f"pad: PyTorch-style pad needs an even number of widths, at most 2 per "
+                             f"axis, got {pad} for a tensor of shape {x.shape}")
+        pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)]
+        widths = tuple([(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1])
+    if any(a < 0 or b < 0 for a, b in widths):
+        raise ValueError(f"pad: widths must be non-negative, got {pad}")
+    return Pad(widths, value)(x)
