@@ -19,12 +19,12 @@ That is all ``create_graph=True`` does, and why WGAN-GP's gradient penalty works
 Memory: a Function holds its inputs strongly (backward needs them) but its outputs only through
 weak references, so there is no reference cycle and a graph is freed as soon as the loss is.
 """
-import contextlib
+import functools
 import heapq
 import weakref
 
 from . import backend
-from .tensor import Tensor, _is_float
+from .tensor import Tensor
 
 # --- grad mode ---------------------------------------------------------------------------------
 
@@ -37,19 +37,32 @@ def is_grad_enabled():
     return _GradMode.enabled
 
 
-@contextlib.contextmanager
-def set_grad_enabled(mode):
-    """Turn graph recording on or off inside a ``with`` block."""
-    previous = _GradMode.enabled
-    _GradMode.enabled = bool(mode)
-    try:
-        yield
-    finally:
-        _GradMode.enabled = previous
+class set_grad_enabled:
+    """Turn graph recording on or off inside a ``with`` block, or for a whole function when used
+    as a decorator. A small class rather than a generator: it runs on every backward and every
+    optimiser step."""
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self.previous = _GradMode.enabled
+        _GradMode.enabled = self.mode
+
+    def __exit__(self, *exc):
+        _GradMode.enabled = self.previous
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(self.mode):
+                return fn(*args, **kwargs)
+        return wrapper
 
 
 def no_grad():
-    """``with minigan.no_grad():`` runs ops without recording a graph (evaluation, updates)."""
+    """``with minigan.no_grad():`` runs ops without recording a graph (evaluation, updates).
+    Also a decorator: ``@minigan.no_grad()``."""
     return set_grad_enabled(False)
 
 
@@ -99,35 +112,38 @@ class Function:
             REGISTRY[cls.__name__] = cls
 
     def __call__(self, *inputs):
-        xs = [x if isinstance(x, Tensor) else _wrap(x, type(self).__name__) for x in inputs]
+        # This runs for every op of every step, so it is written for speed (plain loops, the
+        # single-output case first). The idea is all in the class docstring.
+        xs = [x if type(x) is Tensor else _wrap(x, self) for x in inputs]
         arrays = [x.data for x in xs]
-        try:
-            backend.get_array_module(*arrays)
-        except backend.DeviceError:
-            devices = ", ".join(f"input {i} on '{x.device}'" for i, x in enumerate(xs))
-            raise backend.DeviceError(
-                f"{type(self).__name__} got tensors on different devices ({devices}); "
-                "move them to one device with .to('cpu') or .to('gpu')") from None
-        _check_float_dtypes(self, xs)
+        if len(arrays) > 1 and (backend._cupy is not None or
+                                len({a.dtype for a in arrays}) > 1):  # the rare cases
+            _check_inputs(self, xs, arrays)
         try:
             ys = self.forward(*arrays)
         except ValueError as e:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
             raise ShapeError(f"{type(self).__name__} got input shapes {shapes}: {e}") from None
-        single = not isinstance(ys, tuple)
-        outputs = [Tensor(y) for y in ((ys,) if single else ys)]
+        outputs = tuple(Tensor(y) for y in ys) if type(ys) is tuple else (Tensor(ys),)
 
-        if _GradMode.enabled and any(x._requires_grad for x in xs):
-            self.inputs = xs
-            self.needs_input_grad = tuple(x._requires_grad for x in xs)
-            self.generation = 1 + max((x.creator.generation for x in xs if x.creator is not None),
-                                      default=0)
-            self._output_refs = [weakref.ref(y) for y in outputs]
-            self._output_meta = [(y.shape, y.dtype) for y in outputs]
-            for y in outputs:
-                y.creator = self
-                y._requires_grad = _is_float(y.data.dtype)
-        return outputs[0] if single else tuple(outputs)
+        if _GradMode.enabled:
+            needs = tuple([x._requires_grad for x in xs])
+            if True in needs:  # record this call in the graph
+                generation = 0
+                for x in xs:
+                    f = x.creator
+                    if f is not None and f.generation > generation:
+                        generation = f.generation
+                self.generation = generation + 1
+                self.inputs = xs
+                self.needs_input_grad = needs
+                self._output_refs = [weakref.ref(y) for y in outputs]
+                if len(outputs) > 1:  # an output may die before backward: remember its shape
+                    self._output_meta = [(y.shape, y.dtype) for y in outputs]
+                for y in outputs:
+                    y.creator = self
+                    y._requires_grad = y.data.dtype.kind == "f"
+        return outputs if type(ys) is tuple else outputs[0]
 
     @property
     def output(self):
@@ -145,19 +161,22 @@ class Function:
         raise NotImplementedError(f"{type(self).__name__} must define backward(self, *grads)")
 
 
-def _wrap(x, op_name):
+def _wrap(x, fn):
     """Accept raw arrays and Python numbers as op inputs; reject everything else clearly."""
+    if isinstance(x, Tensor):  # a subclass of Tensor
+        return x
     xp = backend.get_array_module(x)
     if isinstance(x, (xp.ndarray, int, float, bool)) or hasattr(x, "dtype"):
         return Tensor(x)
-    raise TypeError(f"{op_name} expected a Tensor, array or number as input, got {type(x).__name__}")
+    raise TypeError(f"{type(fn).__name__} expected a Tensor, array or number as input, "
+                    f"got {type(x).__name__}")
 
 
-def _check_float_dtypes(fn, xs):
-    """Refuse to mix float32 and float64: NumPy would silently promote to float64."""
+def _check_inputs(fn, xs, arrays):
+    """Refuse to mix float32 with float64 (NumPy would silently promote to float64) or devices."""
     first = None
-    for x in xs:
-        dt = x.data.dtype
+    for a in arrays:
+        dt = a.dtype
         if dt.kind == "f":
             if first is None:
                 first = dt
@@ -166,6 +185,12 @@ def _check_float_dtypes(fn, xs):
                     f"{type(fn).__name__} got inputs of dtypes {first} and {dt}; minigan does not mix "
                     "float types silently (a float64 array would turn a float32 model into float64). "
                     "Convert one with .float() or .double()")
+    if backend._cupy is not None:
+        devices = {x.device for x in xs}
+        if len(devices) > 1:
+            where = ", ".join(f"input {i} on '{x.device}'" for i, x in enumerate(xs))
+            raise backend.DeviceError(f"{type(fn).__name__} got tensors on different devices ({where}); "
+                                      "move them to one device with .to('cpu') or .to('gpu')")
 
 
 # --- the backward walk -------------------------------------------------------------------------
@@ -180,8 +205,9 @@ def _run_backward(roots, root_grads, create_graph, wanted=None):
     Returns ``{id(tensor): [tensor, grad]}`` for every leaf reached and for every tensor in
     ``wanted`` (or that asked to retain its gradient).
     """
-    grads = {}
-    heap, seen = [], set()
+    grads = {}         # id(tensor) -> [tensor, gradient so far]
+    heap, seen = [], set()  # functions waiting to run, most recent generation first
+    keep = set(wanted or ())
 
     def accumulate(t, g):
         entry = grads.get(id(t))
@@ -194,24 +220,24 @@ def _run_backward(roots, root_grads, create_graph, wanted=None):
             seen.add(id(f))
             heapq.heappush(heap, (-f.generation, id(f), f))
 
-    keep = set(wanted or ())
     with set_grad_enabled(create_graph):
         for t, g in zip(roots, root_grads):
             accumulate(t, g)
         while heap:
             f = heapq.heappop(heap)[2]
             gys = []
-            for ref, (shape, dtype) in zip(f._output_refs, f._output_meta):
+            for k, ref in enumerate(f._output_refs):  # usually just one
                 y = ref()
                 entry = None if y is None else (
                     grads.get(id(y)) if (id(y) in keep or y._retain_grad) else grads.pop(id(y), None))
-                if entry is None:  # this output did not reach the roots: its gradient is zero
+                if entry is None:  # this output of a multi-output op did not reach the roots
+                    shape, dtype = f._output_meta[k]
                     xp = backend.get_array_module(f.inputs[0].data)
                     gys.append(Tensor(xp.zeros(shape, dtype=dtype)))
                 else:
                     gys.append(entry[1])
             gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):
+            if type(gxs) is not tuple:
                 gxs = (gxs,)
             if len(gxs) != len(f.inputs):
                 raise RuntimeError(f"{type(f).__name__}.backward returned {len(gxs)} gradients "
@@ -219,10 +245,10 @@ def _run_backward(roots, root_grads, create_graph, wanted=None):
             for x, gx in zip(f.inputs, gxs):
                 if gx is None or not x._requires_grad:
                     continue
-                if not isinstance(gx, Tensor):
+                if type(gx) is not Tensor and not isinstance(gx, Tensor):
                     raise TypeError(f"{type(f).__name__}.backward must return Tensors (or None), "
                                     f"got {type(gx).__name__}")
-                if gx.shape != x.shape:
+                if gx.data.shape != x.data.shape:
                     raise ShapeError(f"{type(f).__name__}.backward returned a gradient of shape "
                                      f"{gx.shape} for an input of shape {x.shape}")
                 accumulate(x, gx)

@@ -109,6 +109,11 @@ def xp_for(device):
     return _cupy if device == GPU else np
 
 
+def uses_gpu():
+    """True once CuPy has been loaded (only then can any array be on the GPU)."""
+    return _cupy is not None
+
+
 def device_of(array):
     """``"gpu"`` for a CuPy array, ``"cpu"`` for anything else."""
     return CPU if _cupy is None or not isinstance(array, _cupy.ndarray) else GPU
@@ -121,7 +126,7 @@ def get_array_module(*arrays):
     """
     if _cupy is None:  # CuPy never loaded, so nothing can be on the GPU: the fast, common case
         return np
-    on_gpu = [isinstance(a, _cupy.ndarray) for a in arrays if a is not None]
+    on_gpu = [isinstance(a, _cupy.ndarray) for a in arrays if hasattr(a, "shape")]  # skip numbers, None
     if any(on_gpu):
         if not all(on_gpu):
             raise DeviceError("expected all arrays on one device, got arrays on both 'cpu' and 'gpu'; "

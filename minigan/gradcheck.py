@@ -58,8 +58,6 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="auto", seed=0):
         if t.dtype != np.float64:
             raise TypeError(f"gradcheck: {_label(i, t)} is {t.dtype}; finite differences need float64 "
                             "(float32 rounding swamps them): pass .double() inputs")
-        if not t.data.flags.c_contiguous:  # so that reshape(-1) below is a view we can perturb
-            t.data = t.data.copy(order="C")
     rng = np.random.default_rng(seed)
 
     all_outputs = _as_list(fn(*inputs))
@@ -88,15 +86,15 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="auto", seed=0):
 
 def _check_elements(L, i, t, g, eps, atol, rtol):
     """Central difference for every element of ``t``; report the worst one."""
-    flat = t.data.reshape(-1)
-    numeric = np.empty(flat.size)
-    for j in range(flat.size):
-        original = flat[j].item()
-        flat[j] = original + eps
+    numeric = np.empty(t.size)
+    for j in range(t.size):
+        at = np.unravel_index(j, t.shape)  # works for any strides, so t.data is perturbed in place
+        original = t.data[at].item()
+        t.data[at] = original + eps
         plus = L()
-        flat[j] = original - eps
+        t.data[at] = original - eps
         minus = L()
-        flat[j] = original
+        t.data[at] = original
         numeric[j] = (plus - minus) / (2 * eps)
     analytic = backend.as_numpy(g).reshape(-1).astype(np.float64)
     excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
@@ -149,6 +147,8 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="auto", seed=
     if not wanted:
         raise ValueError("gradgradcheck: no input has requires_grad=True, so there is nothing to check")
     outputs = [y for y in _as_list(fn(*inputs)) if y.requires_grad]
+    if not outputs:
+        raise ValueError("gradgradcheck: no output of fn depends on an input that requires grad")
     rng = np.random.default_rng(seed + 1)
     xp = backend.get_array_module(outputs[0].data)
     upstream = []

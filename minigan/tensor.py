@@ -29,13 +29,13 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False, name=None):
-        if isinstance(data, Tensor):
-            data = data.data
-        xp = backend.get_array_module(data)
-        if not isinstance(data, xp.ndarray):
-            data = np.asarray(data)
-            if data.dtype == object:
-                raise TypeError(f"Tensor needs numeric data, got {type(data).__name__} of objects")
+        if type(data) is not np.ndarray:  # every op output is one already: keep that path short
+            if isinstance(data, Tensor):
+                data = data.data
+            elif not isinstance(data, backend.get_array_module(data).ndarray):
+                original, data = data, np.asarray(data)
+                if data.dtype.kind not in "biuf":
+                    raise TypeError(f"Tensor needs numbers (bool, int or float), got {original!r:.60}")
         self.data = data
         self.grad = None
         self.creator = None
@@ -80,8 +80,7 @@ class Tensor:
         so the gradients can be differentiated again (gradient penalties need this).
         Gradients accumulate across calls, as in PyTorch: zero them between steps.
         """
-        from .autograd import backward
-        backward(self, grad, create_graph=create_graph)
+        _autograd.backward(self, grad, create_graph=create_graph)
 
     def zero_grad(self):
         self.grad = None
@@ -264,7 +263,7 @@ def tensor(data, requires_grad=False, device=None, dtype=None):
     xp = backend.xp_for(device)
     if dtype is None and not hasattr(data, "dtype"):
         probe = np.asarray(data)
-        if probe.dtype == object:
+        if probe.dtype.kind not in "biuf":
             raise TypeError(f"tensor() needs numbers, nested lists of numbers or an array, got {data!r:.80}")
         dtype = DEFAULT_FLOAT if probe.dtype.kind == "f" else probe.dtype
         data = probe
@@ -312,5 +311,6 @@ def rand(*shape, requires_grad=False, device=None, dtype=DEFAULT_FLOAT):
     return Tensor(rng.random(_shape(shape), dtype=dtype), requires_grad=requires_grad)
 
 
-# The operators above call minigan.functional; imported last because functional needs Tensor.
+# The operators above call minigan.functional and autograd; imported last because both need Tensor.
 from . import functional as F  # noqa: E402
+from . import autograd as _autograd  # noqa: E402

@@ -6,15 +6,17 @@ checks keep inputs away from 0, where a finite difference straddling the kink wo
 """
 from .. import backend
 from ..autograd import Function
-from .convert import as_tensor
+from ..tensor import Tensor
+from .convert import as_float_tensor, as_tensor
 
 
 class ReLU(Function):
     """y = max(x, 0);  backward: gx = gy * [x > 0]"""
 
     def forward(self, x):
-        self.mask = (x > 0).astype(x.dtype)
-        return x * self.mask
+        mask = (x > 0).astype(x.dtype)
+        self.mask = Tensor(mask)  # a constant in the graph: relu'' = 0 away from the kink
+        return x * mask
 
     def backward(self, gy):
         return gy * self.mask
@@ -28,8 +30,9 @@ class LeakyReLU(Function):
 
     def forward(self, x):
         xp = backend.get_array_module(x)
-        self.slope = xp.where(x > 0, x.dtype.type(1), x.dtype.type(self.s))
-        return x * self.slope
+        slope = xp.where(x > 0, x.dtype.type(1), x.dtype.type(self.s))
+        self.slope = Tensor(slope)  # a constant in the graph
+        return x * slope
 
     def backward(self, gy):
         return gy * self.slope
@@ -90,19 +93,19 @@ def leaky_relu(x, negative_slope=0.01):
 
 def sigmoid(x):
     """1 / (1 + e^-x), computed stably."""
-    return Sigmoid()(as_tensor(x))
+    return Sigmoid()(as_float_tensor(x))
 
 
 def tanh(x):
     """Hyperbolic tangent."""
-    return Tanh()(as_tensor(x))
+    return Tanh()(as_float_tensor(x))
 
 
 def softplus(x):
     """log(1 + e^x), computed stably; the smooth version of relu."""
-    return Softplus()(as_tensor(x))
+    return Softplus()(as_float_tensor(x))
 
 
 def log_sigmoid(x):
     """log(sigmoid(x)) = -softplus(-x), stable for any x (log of a sigmoid that rounded to 0 is not)."""
-    return -softplus(-as_tensor(x))
+    return -softplus(-as_float_tensor(x))

@@ -77,7 +77,8 @@ class Pow(Function):
     """y = x ** c for a constant number c;  backward: gx = gy * c * x ** (c - 1)"""
 
     def __init__(self, exponent):
-        self.c = exponent
+        # a Python number, so NumPy treats it as "weak" and keeps x's dtype (np.float64 would not)
+        self.c = exponent.item() if hasattr(exponent, "item") else exponent
 
     def forward(self, x):
         return x ** self.c

@@ -13,6 +13,8 @@ from ..tensor import DEFAULT_FLOAT, Tensor
 
 def as_tensor(x, like=None):
     """``x`` as a Tensor; numbers and non-float arrays take ``like``'s float dtype when it has one."""
+    if like is None and type(x) is Tensor:  # the common case, first
+        return x
     if isinstance(x, Tensor):
         if like is not None and x.dtype.kind != "f" and like.dtype.kind == "f":
             return Tensor(x.data.astype(like.dtype))
@@ -27,16 +29,35 @@ def as_tensor(x, like=None):
         xp = np if like is None else backend.get_array_module(like.data)
         return Tensor(xp.asarray(x, dtype=dtype))
     if hasattr(x, "dtype") and hasattr(x, "shape"):  # a NumPy or CuPy array
+        _check_numeric(x, x)
         if like is not None and x.dtype.kind != "f" and like.dtype.kind == "f":
             x = x.astype(like.dtype)
         return Tensor(x)
     if isinstance(x, (list, tuple)):
-        return as_tensor(np.asarray(x, dtype=like.dtype if like is not None else None), like)
+        arr = np.asarray(x)
+        _check_numeric(arr, x)
+        if arr.dtype.kind == "f" and like is None:
+            arr = arr.astype(DEFAULT_FLOAT)  # Python floats become float32, as in minigan.tensor
+        return as_tensor(arr, like)
     raise TypeError(f"expected a Tensor, an array or a number, got {type(x).__name__}")
+
+
+def _check_numeric(arr, original):
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"expected numbers (bool, int or float), got {original!r:.60} of dtype {arr.dtype}")
+
+
+def as_float_tensor(x):
+    """``as_tensor`` for ops that only make sense on real numbers (exp, log, sigmoid...):
+    integer and bool inputs become float32, as in PyTorch."""
+    x = as_tensor(x)
+    return x if x.dtype.kind == "f" else Tensor(x.data.astype(DEFAULT_FLOAT))
 
 
 def binary_operands(a, b):
     """Both operands of a binary op as Tensors; a number or integer operand takes the other's float dtype."""
+    if type(a) is Tensor and type(b) is Tensor and a.data.dtype == b.data.dtype:  # the common case
+        return a, b
     if not isinstance(a, Tensor) and isinstance(b, Tensor):
         a = as_tensor(a, like=b)
     else:

@@ -5,13 +5,12 @@ the same conventions as PyTorch there (abs'(0) = 0, clip passes the gradient on 
 interval, ties split the gradient evenly), and the gradient checks test away from the kinks,
 where finite differences are meaningful.
 """
-import warnings
-
 import numpy as np
 
 from .. import backend
+from ..diagnostics import warn
 from ..autograd import Function
-from .convert import as_tensor, binary_operands
+from .convert import as_float_tensor, as_tensor, binary_operands
 from .shape import sum_to
 
 
@@ -34,10 +33,10 @@ class Log(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
         if (x <= 0).any():
-            warnings.warn(
+            warn(
                 f"log got {int((x <= 0).sum())} value(s) <= 0, giving -inf/NaN. In a loss this usually "
                 "means a probability reached exactly 0 or 1: compute the loss from logits instead "
-                "(binary_cross_entropy_with_logits, log_sigmoid, softplus)", RuntimeWarning, stacklevel=4)
+                "(binary_cross_entropy_with_logits, log_sigmoid, softplus)")
             with np.errstate(divide="ignore", invalid="ignore"):  # we warned better above
                 return xp.log(x)
         return xp.log(x)
@@ -72,7 +71,8 @@ class Clip(Function):
     """y = min(max(x, lo), hi);  backward: gx = gy * [lo <= x <= hi]"""
 
     def __init__(self, lo, hi):
-        self.lo, self.hi = lo, hi
+        # Python numbers, so that NumPy keeps x's dtype (an np.float64 bound would promote float32)
+        self.lo, self.hi = (b.item() if hasattr(b, "item") else b for b in (lo, hi))
 
     def forward(self, x):
         xp = backend.get_array_module(x)
@@ -134,17 +134,17 @@ class Where(Function):
 
 def exp(x):
     """e^x"""
-    return Exp()(as_tensor(x))
+    return Exp()(as_float_tensor(x))
 
 
 def log(x):
     """Natural logarithm (warns on x <= 0)."""
-    return Log()(as_tensor(x))
+    return Log()(as_float_tensor(x))
 
 
 def sqrt(x):
     """Square root."""
-    return Sqrt()(as_tensor(x))
+    return Sqrt()(as_float_tensor(x))
 
 
 def abs(x):

@@ -5,8 +5,9 @@ tell you the rule, since ga must be shaped like a. Batch axes broadcast, so the 
 summed back down to each input's shape.
 """
 from .. import backend
-from ..autograd import Function
-from .convert import binary_operands, as_tensor
+from ..autograd import Function, ShapeError
+from ..tensor import Tensor
+from .convert import as_tensor, binary_operands
 from .shape import reshape, sum_to, transpose
 
 
@@ -47,8 +48,11 @@ class Linear(Function):
         x, W = self.inputs[:2]
         need = self.needs_input_grad
         gx = matmul(gy, W) if need[0] else None
-        gy2 = reshape(gy, (-1, gy.shape[-1]))  # fold the leading axes into one batch axis
-        gW = matmul(transpose(gy2), reshape(x, (-1, x.shape[-1]))) if need[1] else None
+        if x.ndim == 2:
+            gy2, x2 = gy, x
+        else:  # fold the leading axes into one batch axis
+            gy2, x2 = reshape(gy, (-1, gy.shape[-1])), reshape(x, (-1, x.shape[-1]))
+        gW = matmul(transpose(gy2), x2) if need[1] else None
         if len(self.inputs) == 2:
             return gx, gW
         gb = gy2.sum(axis=0) if need[2] else None
@@ -63,7 +67,7 @@ def matmul(a, b):
         raise ValueError(f"matmul needs tensors with at least 1 axis, got shapes {a.shape} and {b.shape}; "
                          "use * for multiplying by a scalar")
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not fit: the last axis of the first "
+        raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} do not fit: the last axis of the first "
                          f"({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} "
                          f"axis of the second ({b.shape[-2 if b.ndim > 1 else 0]})")
     if a.ndim >= 2 and b.ndim >= 2:
@@ -84,12 +88,13 @@ def linear(x, weight, bias=None):
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {x.shape} does not fit weight of shape {weight.shape}: "
+        raise ShapeError(f"linear: input of shape {x.shape} does not fit weight of shape {weight.shape}: "
                          f"the input's last axis must be in_features = {weight.shape[1]}")
     if bias is None:
         return Linear()(x, weight)
-    bias = as_tensor(bias, like=weight)
+    if type(bias) is not Tensor or bias.dtype != weight.dtype:
+        bias = as_tensor(bias, like=weight)
     if bias.shape != (weight.shape[0],):
-        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},) to match weight "
+        raise ShapeError(f"linear: bias must have shape ({weight.shape[0]},) to match weight "
                          f"{weight.shape}, got {bias.shape}")
     return Linear()(x, weight, bias)

@@ -6,7 +6,7 @@ broadcasts the gradient over them: each input element contributed to one output 
 import builtins
 
 from ..autograd import Function
-from .convert import as_tensor
+from .convert import as_float_tensor, as_tensor
 from .shape import broadcast_to, reshape
 
 
@@ -14,6 +14,8 @@ def _normalize_axis(axis, ndim, op):
     """``axis`` as a sorted tuple of non-negative axes (None means all)."""
     if axis is None:
         return tuple(range(ndim))
+    if not isinstance(axis, (int, tuple, list)):
+        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     for a in axes:
         if not isinstance(a, int) or not -ndim <= a < builtins.max(ndim, 1):
@@ -22,9 +24,15 @@ def _normalize_axis(axis, ndim, op):
     return axes
 
 
-def _kept_shape(shape, axes):
-    """``shape`` with the reduced ``axes`` set to 1 (what keepdims=True would give)."""
-    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+def _spread(gy, shape, axes):
+    """The gradient of a reduction over ``axes`` of a tensor of ``shape``: gy copied back over them.
+
+    gy gets its reduced axes back as length-1 axes (unless they lead, where broadcasting adds
+    them anyway), then is broadcast to ``shape``.
+    """
+    if gy.ndim != len(shape) and axes != tuple(range(len(axes))):
+        gy = reshape(gy, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    return broadcast_to(gy, shape)
 
 
 class Sum(Function):
@@ -38,7 +46,20 @@ class Sum(Function):
 
     def backward(self, gy):
         x, = self.inputs
-        return broadcast_to(reshape(gy, _kept_shape(x.shape, self.axes)), x.shape)
+        return _spread(gy, x.shape, self.axes)
+
+
+class Mean(Function):
+    """y = mean of x over ``axes`` = sum / n;  backward: gx = broadcast_to(gy / n with axes kept, x.shape)"""
+
+    def __init__(self, axes, keepdims, count):
+        self.axes, self.keepdims, self.count = axes, keepdims, count
+
+    def forward(self, x):
+        return x.sum(axis=self.axes, keepdims=self.keepdims) * x.dtype.type(1 / self.count)
+
+    def backward(self, gy):
+        return _spread(gy * (1.0 / self.count), self.inputs[0].shape, self.axes)
 
 
 class Max(Function):
@@ -61,7 +82,7 @@ class Max(Function):
 
     def backward(self, gy):
         x, = self.inputs
-        return broadcast_to(reshape(gy, _kept_shape(x.shape, self.axes)), x.shape) * self.share
+        return _spread(gy, x.shape, self.axes) * self.share
 
 
 class Min(Max):
@@ -78,14 +99,14 @@ def sum(x, axis=None, keepdims=False):
 
 def mean(x, axis=None, keepdims=False):
     """Mean over ``axis``: sum(x, axis) / (number of elements reduced)."""
-    x = as_tensor(x)
+    x = as_float_tensor(x)
     axes = _normalize_axis(axis, x.ndim, "mean")
     count = 1
     for a in axes:
         count *= x.shape[a]
     if count == 0:
         raise ValueError(f"mean of an empty selection (shape {x.shape}, axis {axis})")
-    return Sum(axes, keepdims)(x) * (1.0 / count)
+    return Mean(axes, keepdims, count)(x)
 
 
 def var(x, axis=None, keepdims=False, ddof=0):

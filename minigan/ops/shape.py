@@ -167,9 +167,15 @@ class Pad(Function):
 def reshape(x, shape):
     """x with a new shape (one entry may be -1)."""
     x = as_tensor(x)
-    if isinstance(shape, int):
-        shape = (shape,)
-    shape = tuple(shape)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if -1 in shape:  # resolve it, so that a reshape to the same shape can be skipped
+        known = 1
+        for n in shape:
+            known *= n if n != -1 else 1
+        if shape.count(-1) > 1 or known == 0 or x.size % known:
+            raise ValueError(f"reshape: cannot view a tensor of shape {x.shape} ({x.size} elements) "
+                             f"as {shape}")
+        shape = tuple(x.size // known if n == -1 else n for n in shape)
     if shape == x.shape:
         return x
     return Reshape(shape)(x)
@@ -242,10 +248,17 @@ def getitem(x, index):
 
 def concatenate(xs, axis=0):
     """Join tensors along an existing axis."""
-    xs = [as_tensor(x) for x in xs]
+    xs = _same_float_dtype(xs)
     if not xs:
         raise ValueError("concatenate needs at least one tensor")
     return Concatenate(axis)(*xs)
+
+
+def _same_float_dtype(xs):
+    """Tensors from ``xs``; integer ones take the dtype of the first float one (no float64 drift)."""
+    xs = [as_tensor(x) for x in xs]
+    like = next((x for x in xs if x.dtype.kind == "f"), None)
+    return [as_tensor(x, like=like) for x in xs] if like is not None else xs
 
 
 cat = concatenate
@@ -253,7 +266,7 @@ cat = concatenate
 
 def stack(xs, axis=0):
     """Join tensors of one shape along a new axis (concatenate of unsqueezed tensors)."""
-    xs = [as_tensor(x) for x in xs]
+    xs = _same_float_dtype(xs)
     if not xs:
         raise ValueError("stack needs at least one tensor")
     shapes = {x.shape for x in xs}
