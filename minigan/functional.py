@@ -5,9 +5,11 @@ Each function here checks and converts its arguments, then calls a ``Function`` 
 """
 from .ops.activation import leaky_relu, log_sigmoid, relu, sigmoid, softplus, tanh
 from .ops.arithmetic import add, div, mul, neg, pow, sub
+from .ops.conv import conv2d, conv_transpose2d
 from .ops.elementwise import abs, clamp, clip, exp, log, maximum, minimum, sqrt, where
 from .ops.linalg import linear, matmul
 from .ops.loss import binary_cross_entropy, binary_cross_entropy_with_logits, mse_loss
+from .ops.nn import batch_norm, dropout, embedding
 from .ops.reduction import max, mean, min, sum, var
 from .ops.shape import (broadcast_to, cat, concatenate, flatten, getitem, pad, permute, reshape,
                         squeeze, stack, sum_to, transpose, unsqueeze)
@@ -21,4 +23,5 @@ __all__ = [
     "getitem", "concatenate", "cat", "stack", "pad",
     "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "log_sigmoid",
     "binary_cross_entropy_with_logits", "binary_cross_entropy", "mse_loss",
+    "conv2d", "conv_transpose2d", "dropout", "batch_norm", "embedding",
 ]

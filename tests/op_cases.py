@@ -34,6 +34,8 @@ import numpy as np
 
 import minigan.functional as F
 from minigan import Tensor
+import minigan
+from minigan.ops.conv import Conv2dGradWeight
 from minigan.ops.shape import ScatterAdd
 
 
@@ -335,3 +337,65 @@ case("discriminator_step",
          F.linear(F.tanh(F.linear(x, W1, b1)), W2, b2), t),
      lambda rng: [normal(rng, 4, 3), normal(rng, 5, 3), normal(rng, 5), normal(rng, 1, 5),
                   normal(rng, 1), const(np.array([[1.0], [0.0], [1.0], [0.0]]))])
+
+
+# --- convolutions ------------------------------------------------------------------------------
+# (stride, padding, dilation) combinations that exercise each term of the output-size formula,
+# including a non-square kernel and strides that leave input rows unread at the bottom edge.
+
+for name, (stride, padding, dilation, kernel) in {
+    "plain": (1, 0, 1, (3, 3)),
+    "stride2_pad1": (2, 1, 1, (3, 3)),
+    "stride2_rect_kernel": (2, (1, 0), 1, (3, 2)),
+    "dilation2_pad2": (1, 2, 2, (3, 3)),
+    "stride3_unread_rows": (3, 0, 1, (2, 2)),
+}.items():
+    case(f"conv2d_{name}",
+         lambda x, W, b, s=stride, p=padding, d=dilation: F.conv2d(x, W, b, s, p, d),
+         lambda rng, k=kernel: [normal(rng, 2, 2, 6, 5), normal(rng, 3, 2, *k), normal(rng, 3)])
+case("conv2d_no_bias", lambda x, W: F.conv2d(x, W, padding=1),
+     lambda rng: [normal(rng, 2, 2, 4, 4), normal(rng, 3, 2, 3, 3)])
+
+for name, (stride, padding, output_padding, dilation) in {
+    "plain": (1, 0, 0, 1),
+    "stride2_pad1_outpad1": (2, 1, 1, 1),
+    "stride3_pad2": (3, 2, 2, 1),
+    # output_padding >= stride (allowed when dilation is larger): trailing rows no input reaches
+    "dilation2_outpad1": (1, 0, 1, 2),
+}.items():
+    case(f"conv_transpose2d_{name}",
+         lambda x, W, b, s=stride, p=padding, op=output_padding, d=dilation:
+             F.conv_transpose2d(x, W, b, s, p, op, d),
+         lambda rng: [normal(rng, 2, 3, 4, 3), normal(rng, 3, 2, 3, 3), normal(rng, 2)])
+case("conv_transpose2d_no_bias", lambda x, W: F.conv_transpose2d(x, W, stride=2),
+     lambda rng: [normal(rng, 2, 3, 3, 3), normal(rng, 3, 2, 2, 2)])
+
+# Conv2dGradWeight has no public function: it is the weight gradient inside conv2d's backward
+# (and conv_transpose2d's). Called directly, so that its own backward rule is checked too.
+case("conv2d_grad_weight",
+     lambda x, gy: Conv2dGradWeight((3, 3), (2, 2), (1, 1), (1, 1))(x, gy),
+     lambda rng: [normal(rng, 2, 2, 5, 5), normal(rng, 2, 3, 3, 3)])
+
+# --- layers' functions -------------------------------------------------------------------------
+
+case("batch_norm_train_4d",
+     lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+     lambda rng: [normal(rng, 3, 2, 3, 3), normal(rng, 2), normal(rng, 2)])
+case("batch_norm_train_2d",
+     lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+     lambda rng: [normal(rng, 4, 3), normal(rng, 3), normal(rng, 3)])
+case("batch_norm_eval",
+     lambda x, m, v, w, b: F.batch_norm(x, m, v, w, b, training=False),
+     lambda rng: [normal(rng, 3, 2, 2, 2), const(rng.standard_normal(2)), const(rng.uniform(0.5, 2, 2)),
+                  normal(rng, 2), normal(rng, 2)])
+
+
+def _dropout_seeded(x):
+    minigan.manual_seed(7)  # the same mask on every call, so finite differences see one function
+    return F.dropout(x, 0.4, training=True)
+
+
+case("dropout", _dropout_seeded, lambda rng: [normal(rng, 4, 5)])
+case("embedding_repeated_rows",
+     lambda W: F.embedding(np.array([[1, 3], [1, 1]]), W),
+     lambda rng: [normal(rng, 5, 3)])

@@ -15,6 +15,7 @@ import minigan
 import minigan.functional as F
 from minigan import Tensor
 
+from conv_reference import np_conv2d, np_conv_transpose2d
 from op_cases import CASES
 
 DTYPES = [np.float32, np.float64]
@@ -155,6 +156,34 @@ FORWARD = [
     *[(f"mse_loss_{r}", lambda x, t, r=r: F.mse_loss(x, t, reduction=r),
        lambda x, t, r=r: REDUCE[r](np.square(x - t)), inputs(normal(3, 4), normal(3, 4)))
       for r in REDUCE],
+]
+
+
+# --- convolutions and layer functions (conv references: tests/conv_reference.py) -------------
+
+def np_batch_norm_train(x, w, b, eps=1e-5):
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    xhat = (x - x.mean(axes, keepdims=True)) / np.sqrt(x.var(axes, keepdims=True) + eps)
+    return xhat * w.reshape(shape) + b.reshape(shape)
+
+
+FORWARD += [
+    *[(f"conv2d_s{s}_p{p}_d{d}", lambda x, W, b, s=s, p=p, d=d: F.conv2d(x, W, b, s, p, d),
+       lambda x, W, b, s=s, p=p, d=d: np_conv2d(x, W, b, s, p, d),
+       inputs(normal(2, 3, 7, 6), normal(4, 3, 3, 2), normal(4)))
+      for s, p, d in [(1, 0, 1), (2, 1, 1), (3, 2, 2)]],
+    *[(f"conv_transpose2d_s{s}_p{p}_op{op}_d{d}",
+       lambda x, W, b, s=s, p=p, op=op, d=d: F.conv_transpose2d(x, W, b, s, p, op, d),
+       lambda x, W, b, s=s, p=p, op=op, d=d: np_conv_transpose2d(x, W, b, s, p, op, d),
+       inputs(normal(2, 4, 3, 4), normal(4, 3, 3, 2), normal(3)))
+      for s, p, op, d in [(1, 0, 0, 1), (2, 1, 1, 1), (3, 1, 2, 1), (1, 0, 1, 2)]],
+    ("batch_norm_train", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+     np_batch_norm_train, inputs(normal(4, 3, 2, 2), normal(3), normal(3))),
+    ("dropout_eval_is_identity", lambda x: F.dropout(x, 0.5, training=False), lambda x: x,
+     inputs(normal(3, 4))),
+    ("embedding", lambda W: F.embedding(np.array([[2, 0], [2, 4]]), W),
+     lambda W: W[np.array([[2, 0], [2, 4]])], inputs(normal(5, 3))),
 ]
 
 

@@ -1,0 +1,95 @@
+"""Functions that layers are made of: dropout, batch normalisation, embedding lookup.
+
+All three are compositions of ops that already have checked backward rules (mul, mean, var,
+sqrt, getitem), so their gradients, and their second derivatives, are exact by construction:
+batch norm in training mode can sit under a gradient penalty. (DeZero's batch norm uses cached
+arrays in its backward, so its second derivative is not exact.)
+"""
+import numpy as np
+
+from .. import backend
+from ..autograd import no_grad
+from ..tensor import Tensor
+from .convert import as_tensor
+from .elementwise import sqrt
+from .reduction import mean, var
+from .shape import getitem, reshape
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero each element with probability p and scale the rest by 1 / (1 - p), so the expected
+    value is unchanged (inverted dropout); the identity when not training or p == 0.
+
+    y = x * m / (1 - p), m ~ Bernoulli(1 - p);  backward: gx = gy * m / (1 - p).
+    Masks come from minigan's seeded generator (``minigan.manual_seed``).
+    """
+    x = as_tensor(x)
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p}")
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * 0
+    keep = backend.generator(x.device).random(x.shape, dtype=np.float32) >= p
+    scale = x.dtype.type(1 / (1 - p))
+    return x * Tensor(keep.astype(x.dtype) * scale)
+
+
+def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, training=True,
+               momentum=0.1, eps=1e-5):
+    """Normalise each channel (axis 1) over the batch (and spatial axes for 4-D input).
+
+    training: y = (x - mean_B) / sqrt(var_B + eps) * weight + bias, with the batch's own biased
+              statistics, and the running statistics updated in place (as PyTorch does):
+              running = (1 - momentum) * running + momentum * batch (unbiased variance there);
+    eval:     the same with running_mean and running_var in place of the batch statistics.
+    backward: through the ops above (mean, var, sqrt, ...), so it is exact to any order.
+    """
+    x = as_tensor(x)
+    if x.ndim not in (2, 3, 4):
+        raise ValueError(f"batch_norm: expected input of shape (N, C), (N, C, L) or (N, C, H, W), got {x.shape}")
+    c = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"batch_norm: {name} must have shape ({c},) for input {x.shape}, got {tuple(t.shape)}")
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, c) + (1,) * (x.ndim - 2)  # how per-channel vectors broadcast against x
+    if training:
+        count = x.size // c
+        if count < 2:
+            raise ValueError(f"batch_norm: training needs more than one value per channel, got input {x.shape}")
+        mu = mean(x, axes, keepdims=True)
+        sigma2 = var(x, axes, keepdims=True)
+        if running_mean is not None:
+            with no_grad():
+                m = momentum
+                running_mean.data *= 1 - m
+                running_mean.data += m * mu.data.reshape(c)
+                running_var.data *= 1 - m
+                running_var.data += m * sigma2.data.reshape(c) * (count / (count - 1))
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: eval mode needs running_mean and running_var")
+        mu, sigma2 = reshape(running_mean.detach(), shape), reshape(running_var.detach(), shape)
+    y = (x - mu) / sqrt(sigma2 + eps)
+    if weight is not None:
+        y = y * reshape(weight, shape)
+    if bias is not None:
+        y = y + reshape(bias, shape)
+    return y
+
+
+def embedding(indices, weight):
+    """Rows of ``weight`` (num_embeddings, dim) picked by integer ``indices`` of any shape;
+    backward: the upstream gradient of each lookup is added to the row it came from."""
+    idx = indices.data if isinstance(indices, Tensor) else indices
+    xp = backend.get_array_module(weight.data)
+    idx = xp.asarray(idx)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
+    n = weight.shape[0]
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
+        raise IndexError(f"embedding: indices must be in [0, {n}), got values from {int(idx.min())} "
+                         f"to {int(idx.max())}")
+    return getitem(weight, idx)

@@ -1,0 +1,131 @@
+"""conv2d and conv_transpose2d over a hypothesis-drawn grid of shapes, strides, paddings,
+dilations and output paddings: output size, values against plain-loop references, and
+gradients (first and second order) against finite differences.
+
+The op table (tests/op_cases.py) checks a few hand-picked configurations; here hypothesis draws
+many, so an off-by-one in the im2col strides or the col2im loop cannot hide in an untried case.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import minigan
+import minigan.functional as F
+from minigan import Tensor
+from minigan.ops.conv import conv_output_size, conv_transpose_output_size
+
+from conv_reference import np_conv2d, np_conv_transpose2d
+
+
+@st.composite
+def conv_config(draw, transposed=False):
+    """A (shapes, stride, padding, dilation, output_padding) whose output is at least 1x1."""
+    n, cin, cout = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    s, p, d = draw(st.integers(1, 3)), draw(st.integers(0, 2)), draw(st.integers(1, 2))
+    op = draw(st.integers(0, max(s, d) - 1)) if transposed else 0
+    size = (lambda n_, k: conv_transpose_output_size(n_, k, s, p, d, op)) if transposed else \
+        (lambda n_, k: conv_output_size(n_, k, s, p, d))
+    h, w = draw(st.integers(1, 7)), draw(st.integers(1, 7))
+    while size(h, kh) < 1:  # grow the input until the output has at least one pixel
+        h += 1
+    while size(w, kw) < 1:
+        w += 1
+    weight = (cin, cout, kh, kw) if transposed else (cout, cin, kh, kw)
+    return (n, cin, h, w), weight, s, p, d, op
+
+
+def _tensors(rng, x_shape, w_shape, channels_out):
+    return [Tensor(rng.standard_normal(shape), requires_grad=True)
+            for shape in (x_shape, w_shape, (channels_out,))]
+
+
+@settings(max_examples=30, deadline=None)
+@given(conv_config())
+def test_conv2d_matches_the_definition_and_gradcheck(config):
+    """Output size follows floor((H + 2p - d(k-1) - 1)/s) + 1; values match the loop; gradients check."""
+    x_shape, w_shape, s, p, d, _ = config
+    x, W, b = _tensors(np.random.default_rng(0), x_shape, w_shape, w_shape[0])
+    y = F.conv2d(x, W, b, s, p, d)
+    expected = np_conv2d(x.numpy(), W.numpy(), b.numpy(), s, p, d)
+    assert y.shape == expected.shape
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-10, atol=1e-10)
+    minigan.gradcheck(lambda x, W, b: F.conv2d(x, W, b, s, p, d), [x, W, b])
+
+
+@settings(max_examples=30, deadline=None)
+@given(conv_config(transposed=True))
+def test_conv_transpose2d_matches_the_definition_and_gradcheck(config):
+    """Output size follows (H-1)s - 2p + d(k-1) + output_padding + 1; values match; gradients check."""
+    x_shape, w_shape, s, p, d, op = config
+    x, W, b = _tensors(np.random.default_rng(1), x_shape, w_shape, w_shape[1])
+    y = F.conv_transpose2d(x, W, b, s, p, op, d)
+    expected = np_conv_transpose2d(x.numpy(), W.numpy(), b.numpy(), s, p, op, d)
+    assert y.shape == expected.shape
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-10, atol=1e-10)
+    minigan.gradcheck(lambda x, W, b: F.conv_transpose2d(x, W, b, s, p, op, d), [x, W, b])
+
+
+@settings(max_examples=8, deadline=None)
+@given(conv_config(), st.booleans())
+def test_second_derivatives_of_both_convolutions(config, transposed):
+    """gradgradcheck: the backward rules (each other's ops) are themselves differentiable."""
+    x_shape, w_shape, s, p, d, _ = config
+    rng = np.random.default_rng(2)
+    if transposed:  # reuse the drawn shapes as a transposed conv that maps back to x's shape
+        y_shape = (x_shape[0], w_shape[0]) + tuple(
+            conv_output_size(n, k, s, p, d) for n, k in zip(x_shape[2:], w_shape[2:]))
+        x, W = Tensor(rng.standard_normal(y_shape), requires_grad=True), Tensor(rng.standard_normal(w_shape), requires_grad=True)
+        minigan.gradgradcheck(lambda x, W: F.conv_transpose2d(x, W, None, s, p, 0, d), [x, W])
+    else:
+        x, W = Tensor(rng.standard_normal(x_shape), requires_grad=True), Tensor(rng.standard_normal(w_shape), requires_grad=True)
+        minigan.gradgradcheck(lambda x, W: F.conv2d(x, W, None, s, p, d), [x, W])
+
+
+def test_gradient_penalty_through_a_conv_critic():
+    """WGAN-GP's penalty mean((||dD/dx|| - 1)^2) through conv -> leaky_relu -> conv -> linear:
+    its gradient with respect to the critic's weights needs the second derivative of conv2d."""
+    rng = np.random.default_rng(3)
+    x = Tensor(rng.standard_normal((2, 1, 6, 6)), requires_grad=True)
+    W1 = Tensor(0.5 * rng.standard_normal((3, 1, 3, 3)), requires_grad=True)
+    W2 = Tensor(0.5 * rng.standard_normal((2, 3, 3, 3)), requires_grad=True)
+    V = Tensor(0.5 * rng.standard_normal((1, 2 * 2 * 2)), requires_grad=True)
+
+    def penalty(x, W1, W2, V):
+        h = F.leaky_relu(F.conv2d(x, W1, stride=1, padding=1), 0.2)
+        h = F.leaky_relu(F.conv2d(h, W2, stride=2), 0.2)
+        score = F.linear(F.flatten(h, 1), V)
+        g, = minigan.grad(score.sum(), x, create_graph=True)
+        norm = F.sqrt((g * g).sum(axis=(1, 2, 3)))
+        return ((norm - 1) ** 2).mean()
+
+    minigan.gradcheck(penalty, [x, W1, W2, V])
+    minigan.gradgradcheck(penalty, [x, W1, W2, V], mode="fast")
+
+
+def test_float32_stays_float32():
+    """Convolutions keep float32 in forward and in every gradient."""
+    x = minigan.randn(2, 3, 8, 8, requires_grad=True)
+    W = minigan.randn(4, 3, 3, 3, requires_grad=True)
+    Wt = minigan.randn(4, 2, 4, 4, requires_grad=True)
+    y = F.conv_transpose2d(F.conv2d(x, W, stride=2, padding=1), Wt, stride=2, padding=1)
+    assert y.dtype == np.float32 and y.shape == (2, 2, 8, 8)
+    y.sum().backward()
+    assert x.grad.dtype == W.grad.dtype == Wt.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: F.conv2d(minigan.randn(2, 3, 8), minigan.randn(4, 3, 3, 3)), r"input must be 4-D \(N, C, H, W\), got shape \(2, 3, 8\)"),
+    (lambda: F.conv2d(minigan.randn(2, 3, 8, 8), minigan.randn(4, 2, 3, 3)), r"input has 3 channels .* expects 2"),
+    (lambda: F.conv2d(minigan.randn(1, 1, 2, 2), minigan.randn(1, 1, 3, 3)), r"too small for kernel \(3, 3\)"),
+    (lambda: F.conv2d(minigan.randn(1, 1, 5, 5), minigan.randn(2, 1, 3, 3), minigan.randn(3)), r"bias must have shape \(2,\).*got \(3,\)"),
+    (lambda: F.conv2d(minigan.randn(1, 1, 5, 5), minigan.randn(2, 1, 3, 3), stride=0), r"stride and dilation must be >= 1"),
+    (lambda: F.conv2d(minigan.randn(1, 1, 5, 5), minigan.randn(2, 1, 3, 3), padding=(1, 2, 3)), r"padding must be an int or a pair"),
+    (lambda: F.conv_transpose2d(minigan.randn(1, 2, 3, 3), minigan.randn(2, 1, 3, 3), stride=2, output_padding=2),
+     r"output_padding \(2, 2\) must be smaller than stride \(2, 2\) or dilation"),
+    (lambda: F.conv_transpose2d(minigan.randn(1, 2, 3, 3), minigan.randn(3, 1, 3, 3)), r"input has 2 channels .* expects 3"),
+])
+def test_conv_errors_name_what_was_expected_and_what_came(call, message):
+    """Bad shapes and arguments raise errors a learner can act on."""
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
