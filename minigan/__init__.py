@@ -20,6 +20,9 @@ from .autograd import (Function, ShapeError, enable_grad, grad, is_grad_enabled,
 from .backend import DeviceError, get_array_module, gpu_available, manual_seed
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from . import functional
+from . import nn
+from .serialization import load, save
+from . import optim
 
 float32 = "float32"
 float64 = "float64"
@@ -31,4 +34,5 @@ __all__ = [
     "Function", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "gradcheck", "gradgradcheck", "GradcheckError", "ShapeError", "DeviceError",
     "get_array_module", "gpu_available", "backend", "functional", "float32", "float64",
+    "nn", "save", "load", "optim",
 ]

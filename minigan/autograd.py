@@ -279,9 +279,27 @@ def backward(tensor, grad=None, create_graph=False):
             "backward() called on a tensor that does not require grad: none of the tensors it was "
             "computed from has requires_grad=True (or it was computed under no_grad())")
     grads = _run_backward([tensor], [_root_grad(tensor, grad, "backward()")], create_graph)
+    given = set()
     for t, g in grads.values():
         if t.creator is None or t._retain_grad:
+            if not create_graph:
+                g = _own(g, given)
             t.grad = g if t.grad is None else t.grad + g
+
+
+def _own(g, given):
+    """``g`` if it is safe to hand out as one tensor's ``.grad``, else a private copy.
+
+    A backward rule may pass one gradient on to several inputs (a + b gives both the same
+    upstream gradient) or return a read-only broadcast view; writing into one ``p.grad`` in place
+    (``p.grad.data *= 0.5``, as clipping does) must never change another's. As in PyTorch,
+    every leaf gets a gradient of its own.
+    """
+    data = g.data
+    if id(g) in given or not data.flags.writeable or data.base is not None:
+        g = Tensor(data.copy())
+    given.add(id(g))
+    return g
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False):

@@ -506,3 +506,15 @@ def test_backward_returning_wrongly_shaped_grad_names_the_op():
     with pytest.raises(ShapeError, match="SummedGrad") as info:
         SummedGrad()(x).sum().backward()
     assert "()" in str(info.value) and "(2,)" in str(info.value)
+
+
+def test_every_leaf_gets_a_gradient_of_its_own():
+    """a + b hands both the same upstream gradient, and a mean's gradient is a read-only broadcast
+    view; still, each leaf's .grad must be its own writable array, so that scaling one in place
+    (as gradient clipping does) cannot change another."""
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (a + b).mean().backward()
+    assert a.grad is not b.grad
+    a.grad.data *= 10  # must not raise (read-only) and must not touch b.grad
+    np.testing.assert_allclose(b.grad.numpy(), [0.5, 0.5])
+    np.testing.assert_allclose(a.grad.numpy(), [5.0, 5.0])

@@ -1,0 +1,109 @@
+"""``Conv2d`` and ``ConvTranspose2d`` layers (NCHW), on top of ``F.conv2d`` / ``F.conv_transpose2d``.
+
+Output size along each spatial axis (kernel k, stride s, padding p, dilation d), as in PyTorch:
+
+    Conv2d:           H_out = floor((H + 2p - d(k - 1) - 1) / s) + 1
+    ConvTranspose2d:  H_out = (H - 1) s - 2p + d(k - 1) + output_padding + 1
+
+A discriminator shrinks images with strided Conv2d; a generator grows them with strided
+ConvTranspose2d (k=5, s=2, p=2, output_padding=1 doubles the size: 7 -> 14 -> 28).
+"""
+import math
+
+from .. import functional as F
+from . import init
+from .linear import _positive_int
+from .module import Module, empty_parameter
+
+
+def _pair(value, name, layer, minimum):
+    pair = (value, value) if isinstance(value, int) else value
+    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in pair)):
+        raise ValueError(f"{layer}: {name} must be an int >= {minimum} or a pair of them, got {value!r}")
+    return tuple(pair)
+
+
+class _ConvNd(Module):
+    """What Conv2d and ConvTranspose2d share: arguments, parameters, initialisation, repr."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                 output_padding, weight_shape, device, dtype):
+        super().__init__()
+        layer = type(self).__name__
+        self.in_channels = _positive_int(in_channels, "in_channels", layer)
+        self.out_channels = _positive_int(out_channels, "out_channels", layer)
+        self.kernel_size = _pair(kernel_size, "kernel_size", layer, 1)
+        self.stride = _pair(stride, "stride", layer, 1)
+        self.padding = _pair(padding, "padding", layer, 0)
+        self.dilation = _pair(dilation, "dilation", layer, 1)
+        self.output_padding = _pair(output_padding, "output_padding", layer, 0)
+        if groups != 1:
+            raise NotImplementedError(f"{layer}: only groups=1 is supported, got groups={groups!r}")
+        self.groups = 1
+        self.weight = empty_parameter(weight_shape + self.kernel_size, device, dtype)
+        if bias:
+            self.bias = empty_parameter((out_channels,), device, dtype)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        # PyTorch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the weight and the bias, where
+        # fan_in = weight.shape[1] * kh * kw (for ConvTranspose2d that is out_channels * kh * kw).
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in)
+            init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0, 0):
+            s += f", output_padding={self.output_padding}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution: input (N, in_channels, H, W) -> (N, out_channels, H_out, W_out).
+
+    weight: (out_channels, in_channels, kh, kw), bias: (out_channels,). The arguments come in
+    PyTorch's order; only ``groups=1`` is supported.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, *, device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         0, (out_channels, in_channels), device, dtype)
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+
+
+class ConvTranspose2d(_ConvNd):
+    """Transposed 2-D convolution (the gradient of Conv2d with respect to its input, used as an
+    upsampling layer): (N, in_channels, H, W) -> (N, out_channels, H_out, W_out).
+
+    weight: (in_channels, out_channels, kh, kw) -- note the order, as in PyTorch -- bias:
+    (out_channels,). The arguments come in PyTorch's order (dilation after bias); only
+    ``groups=1`` is supported. ``output_padding`` adds rows/columns on one side to pick between
+    the output sizes that a strided convolution would map to the same input size.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, *, device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         output_padding, (in_channels, out_channels), device, dtype)
+        if any(op >= s and op >= d for op, s, d in zip(self.output_padding, self.stride, self.dilation)):
+            raise ValueError(f"ConvTranspose2d: output_padding {self.output_padding} must be smaller than "
+                             f"stride {self.stride} or dilation {self.dilation}")
+
+    def forward(self, x):
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self.output_padding, self.dilation)

@@ -1,0 +1,71 @@
+"""``Linear``: the dense layer, y = x W^T + b, and ``Embedding``: a learned lookup table."""
+import math
+
+from .. import functional as F
+from . import init
+from .module import Module, empty_parameter
+
+
+def _positive_int(value, name, layer):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
+    return value
+
+
+class Linear(Module):
+    """y = x @ weight^T + bias, for input (..., in_features) and output (..., out_features).
+
+    weight: (out_features, in_features), bias: (out_features,), as in PyTorch. Default
+    initialisation (PyTorch's): weight and bias ~ U(-1/sqrt(in_features), 1/sqrt(in_features)),
+    written as kaiming_uniform_(weight, a=sqrt(5)).
+    """
+
+    def __init__(self, in_features, out_features, bias=True, *, device=None, dtype=None):
+        super().__init__()
+        self.in_features = _positive_int(in_features, "in_features", "Linear")
+        self.out_features = _positive_int(out_features, "out_features", "Linear")
+        self.weight = empty_parameter((out_features, in_features), device, dtype)
+        if bias:
+            self.bias = empty_parameter((out_features,), device, dtype)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Embedding(Module):
+    """A table of ``num_embeddings`` learned vectors of size ``embedding_dim``; ``layer(indices)``
+    returns the rows picked by an integer tensor of any shape, shaped indices.shape + (dim,).
+
+    A conditional GAN uses one to turn a class label into a vector. weight ~ N(0, 1) (PyTorch's
+    default). Rows looked up several times in a batch receive the sum of their gradients.
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, *, device=None, dtype=None):
+        super().__init__()
+        self.num_embeddings = _positive_int(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = _positive_int(embedding_dim, "embedding_dim", "Embedding")
+        self.weight = empty_parameter((num_embeddings, embedding_dim), device, dtype)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.normal_(self.weight)
+
+    def forward(self, indices):
+        return F.embedding(indices, self.weight)
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}"

@@ -1,0 +1,73 @@
+"""Adam (Kingma & Ba, 2015), with PyTorch's weight decay and AMSGrad options."""
+from .. import backend
+from .optimizer import Optimizer, check_flag, check_number
+
+
+class Adam(Optimizer):
+    """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False)``.
+
+    Algorithm 1 of Kingma & Ba (2015), for each parameter θ with gradient g_t at step t
+    (α = lr, β1, β2 = betas, ε = eps)::
+
+        m_t = β1 m_{t−1} + (1 − β1) g_t          first moment: a running mean of the gradient
+        v_t = β2 v_{t−1} + (1 − β2) g_t²         second moment: a running mean of its square
+        m̂_t = m_t / (1 − β1^t)                   bias correction: m_0 = v_0 = 0 pulls the early
+        v̂_t = v_t / (1 − β2^t)                   averages towards zero; this undoes it
+        θ_t = θ_{t−1} − α m̂_t / (√v̂_t + ε)
+
+    so every coordinate moves by about α, whatever the scale of its gradient.
+
+    ``weight_decay`` = λ adds λ θ_{t−1} to g_t first (an L2 penalty, as PyTorch's ``Adam``; this is
+    not ``AdamW``'s decoupled decay). ``amsgrad=True`` (Reddi et al., 2018) divides by the largest
+    second moment seen so far instead, as PyTorch does::
+
+        v_max = max(v_max, v_t),   v̂_t = v_max / (1 − β2^t)
+
+    In GANs: DCGAN (Radford et al., 2016) trains both networks with lr = 2e-4 and betas = (0.5, 0.999)
+    (the paper found that β1 = 0.9 made training oscillate); WGAN-GP (Gulrajani et al., 2017)
+    uses lr = 1e-4 and betas = (0, 0.9).
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False):
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group, where):
+        check_number(where, "lr", group["lr"])
+        betas = group["betas"]
+        if not isinstance(betas, tuple) or len(betas) != 2:
+            raise TypeError(f"{where}: betas must be a pair (beta1, beta2), got {betas!r:.60}")
+        check_number(where, "beta1 (betas[0])", betas[0], high=1.0)
+        check_number(where, "beta2 (betas[1])", betas[1], high=1.0)
+        check_number(where, "eps", group["eps"])
+        check_number(where, "weight_decay", group["weight_decay"])
+        check_flag(where, "amsgrad", group["amsgrad"])
+
+    def _update(self, theta, g, state, group):
+        alpha, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        weight_decay = group["weight_decay"]
+        xp = backend.get_array_module(theta)
+        if not state:  # this parameter's first step: make its moments, once
+            state["step"] = 0
+            state["exp_avg"] = xp.zeros_like(theta)         # m
+            state["exp_avg_sq"] = xp.zeros_like(theta)      # v
+        if group["amsgrad"] and "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = xp.zeros_like(theta)  # the largest v so far
+
+        if weight_decay != 0:
+            g = g + weight_decay * theta
+        state["step"] += 1
+        t = state["step"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+
+        m *= beta1
+        m += (1 - beta1) * g                   # m_t = β1 m_{t−1} + (1 − β1) g_t
+        v *= beta2
+        v += (1 - beta2) * (g * g)             # v_t = β2 v_{t−1} + (1 − β2) g_t²
+        if group["amsgrad"]:
+            v_max = state["max_exp_avg_sq"]
+            xp.maximum(v_max, v, out=v_max)
+            v = v_max
+        m_hat = m / (1 - beta1 ** t)           # m̂_t = m_t / (1 − β1^t)
+        v_hat = v / (1 - beta2 ** t)           # v̂_t = v_t / (1 − β2^t)
+        theta -= alpha * m_hat / (xp.sqrt(v_hat) + eps)   # θ_t = θ_{t−1} − α m̂_t / (√v̂_t + ε)
