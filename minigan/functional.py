@@ -3,12 +3,12 @@
 Each function here checks and converts its arguments, then calls a ``Function`` subclass from
 ``minigan/ops/`` whose docstring gives its forward formula and backward rule.
 """
-from .ops.activation import leaky_relu, log_sigmoid, relu, sigmoid, softplus, tanh
+from .ops.activation import leaky_relu, log_sigmoid, log_softmax, relu, sigmoid, softmax, softplus, tanh
 from .ops.arithmetic import add, div, mul, neg, pow, sub
 from .ops.conv import conv2d, conv_transpose2d
 from .ops.elementwise import abs, clamp, clip, exp, log, maximum, minimum, sqrt, where
 from .ops.linalg import linear, matmul
-from .ops.loss import binary_cross_entropy, binary_cross_entropy_with_logits, mse_loss
+from .ops.loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .ops.nn import batch_norm, dropout, embedding
 from .ops.reduction import max, mean, min, sum, var
 from .ops.shape import (broadcast_to, cat, concatenate, flatten, getitem, pad, permute, reshape,
@@ -21,7 +21,7 @@ __all__ = [
     "sum", "mean", "var", "max", "min",
     "reshape", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "broadcast_to", "sum_to",
     "getitem", "concatenate", "cat", "stack", "pad",
-    "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "log_sigmoid",
-    "binary_cross_entropy_with_logits", "binary_cross_entropy", "mse_loss",
+    "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "log_sigmoid", "softmax", "log_softmax",
+    "binary_cross_entropy_with_logits", "binary_cross_entropy", "mse_loss", "cross_entropy",
     "conv2d", "conv_transpose2d", "dropout", "batch_norm", "embedding",
 ]

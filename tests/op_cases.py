@@ -399,3 +399,14 @@ case("dropout", _dropout_seeded, lambda rng: [normal(rng, 4, 5)])
 case("embedding_repeated_rows",
      lambda W: F.embedding(np.array([[1, 3], [1, 1]]), W),
      lambda rng: [normal(rng, 5, 3)])
+
+
+# --- softmax and cross-entropy (compositions: the max-shift keeps exp from overflowing) ----------
+
+case("softmax_rows", lambda x: F.softmax(x, axis=1), lambda rng: [normal(rng, 3, 4)])
+case("log_softmax_cols", lambda x: F.log_softmax(x, axis=0), lambda rng: [normal(rng, 3, 4)])
+case("log_softmax_large_logits", lambda x: F.log_softmax(x * 100.0), lambda rng: [normal(rng, 2, 5)])
+for reduction in ("mean", "sum", "none"):
+    case(f"cross_entropy_{reduction}",
+         lambda x, r=reduction: F.cross_entropy(x, np.array([0, 3, 1]), reduction=r),
+         lambda rng: [normal(rng, 3, 4)])

@@ -187,6 +187,19 @@ FORWARD += [
 ]
 
 
+def np_log_softmax(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return np.log(e / e.sum(axis=axis, keepdims=True)) + 0.0
+
+
+FORWARD += [
+    ("softmax", lambda x: F.softmax(x, axis=1), lambda x: np.exp(np_log_softmax(x, 1)), inputs(normal(3, 4))),
+    ("log_softmax", lambda x: F.log_softmax(x, axis=0), lambda x: np_log_softmax(x, 0), inputs(normal(3, 4))),
+    ("cross_entropy", lambda x: F.cross_entropy(x, np.array([2, 0, 3])),
+     lambda x: -np.mean(np_log_softmax(x, 1)[np.arange(3), [2, 0, 3]]), inputs(normal(3, 4))),
+]
+
+
 def _as_dtype(values, dtype):
     """Float arrays become Tensors of ``dtype``; the reference gets the same (rounded) values."""
     args, ref_args = [], []

@@ -8,6 +8,8 @@ from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
 from .convert import as_float_tensor, as_tensor
+from .elementwise import exp, log
+from .reduction import sum
 
 
 class ReLU(Function):
@@ -109,3 +111,17 @@ def softplus(x):
 def log_sigmoid(x):
     """log(sigmoid(x)) = -softplus(-x), stable for any x (log of a sigmoid that rounded to 0 is not)."""
     return -softplus(-as_float_tensor(x))
+
+
+def log_softmax(x, axis=-1):
+    """log of softmax along ``axis``: x - logsumexp(x), computed as x - m - log(sum(exp(x - m)))
+    with m = max(x) so that exp never overflows (m is a constant: the result does not depend on it)."""
+    x = as_float_tensor(x)
+    m = Tensor(x.data.max(axis=axis, keepdims=True))
+    shifted = x - m
+    return shifted - log(sum(exp(shifted), axis=axis, keepdims=True))
+
+
+def softmax(x, axis=-1):
+    """exp(x_i) / sum_j exp(x_j) along ``axis``: probabilities that sum to 1."""
+    return exp(log_softmax(x, axis))

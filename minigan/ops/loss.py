@@ -8,10 +8,12 @@ import numpy as np
 from .. import backend
 from ..diagnostics import warn
 from ..autograd import Function, ShapeError
-from .activation import sigmoid
+from .activation import log_softmax, sigmoid
 from .convert import as_tensor
 from .elementwise import clip, log
 from .reduction import mean, sum
+from .shape import getitem
+from ..tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -107,3 +109,20 @@ def mse_loss(input, target, reduction="mean"):
     _same_shape(x, t, "mse_loss")
     d = x - t
     return _reduce(d * d, reduction, "mse_loss")
+
+
+def cross_entropy(logits, targets, reduction="mean"):
+    """Multi-class cross-entropy of ``logits`` (N, C) against integer class ``targets`` (N,):
+    loss_n = -log softmax(logits_n)[targets_n] (PyTorch's F.cross_entropy, without weights)."""
+    x = as_tensor(logits)
+    t = targets.data if isinstance(targets, Tensor) else targets
+    xp = backend.get_array_module(x.data)
+    t = xp.asarray(t)
+    if x.ndim != 2 or t.shape != (x.shape[0],):
+        raise ShapeError(f"cross_entropy: expected logits (N, C) and targets (N,), got {x.shape} and {t.shape}")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: targets must be class indices (integers), got dtype {t.dtype}")
+    if t.size and (int(t.min()) < 0 or int(t.max()) >= x.shape[1]):
+        raise ValueError(f"cross_entropy: targets must be in [0, {x.shape[1]}), got {int(t.min())}..{int(t.max())}")
+    picked = getitem(log_softmax(x, axis=1), (xp.arange(x.shape[0]), t))
+    return _reduce(-picked, reduction, "cross_entropy")
