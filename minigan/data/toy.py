@@ -1,0 +1,108 @@
+"""Toy 2-D distributions for watching mode collapse, and the VEEGAN metrics that measure it.
+
+Both distributions are mixtures of equally likely round Gaussians (the same ``std`` on each axis):
+
+* ``ring``: ``modes`` Gaussians (8 by default) whose means sit evenly on a circle, at angles
+  2*pi*k/modes for k = 0 .. modes-1. (Not ``linspace(0, 2*pi, modes)``: that includes both 0 and
+  2*pi, the same point, so one mode would be counted twice and the circle would have a gap.)
+* ``grid``: side x side Gaussians (25 by default) with means on a square grid centred on 0,
+  ``spacing`` apart: {-4, -2, 0, 2, 4}^2 for the defaults.
+
+The defaults (ring: radius 1, std 0.01; grid: spacing 2, std 0.05) are those of VEEGAN
+(Srivastava et al., 2017) and PacGAN (Lin et al., 2018).
+
+``mode_coverage`` scores a generator's samples as VEEGAN does: a sample is *high quality* when it
+lies within 3 standard deviations of its nearest mode's mean; a mode is *captured* when it is the
+nearest mode of at least one high-quality sample. For samples from the true 2-D distribution
+the distance to the mean, divided by std, follows a chi distribution with 2 degrees of freedom, so
+the expected high-quality share is P(r < 3) = 1 - exp(-9/2) = 0.9889.
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from .. import backend
+
+Coverage = namedtuple("Coverage", ["modes", "high_quality"])
+Coverage.__doc__ = "modes: how many modes are captured (int); high_quality: the share of high-quality samples (float)"
+
+
+def _rng(rng):
+    """None -> minigan's CPU generator (seeded by minigan.manual_seed); int -> a new seeded generator."""
+    if rng is None:
+        return backend.generator(backend.CPU)
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    if isinstance(rng, np.random.Generator):
+        return rng
+    raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, got {rng!r}")
+
+
+def _check_count(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+
+
+def mixture(n, centres, std, rng=None):
+    """``n`` samples (float32 (n, 2)) from equally likely Gaussians at ``centres`` with std ``std``."""
+    _check_count("n", n, 0)
+    if not std > 0:
+        raise ValueError(f"std must be positive, got {std!r}")
+    rng = _rng(rng)
+    centres = np.asarray(centres, dtype=np.float32)
+    which = rng.integers(0, len(centres), size=n)
+    noise = rng.standard_normal((n, centres.shape[1]), dtype=np.float32)
+    return centres[which] + np.float32(std) * noise
+
+
+def ring_centres(modes=8, radius=1.0):
+    """The means of ``ring``: float32 (modes, 2), at angles 2*pi*k/modes."""
+    _check_count("modes", modes, 1)
+    angles = 2 * np.pi * np.arange(modes) / modes
+    return (radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)).astype(np.float32)
+
+
+def grid_centres(side=5, spacing=2.0):
+    """The means of ``grid``: float32 (side*side, 2), centred on 0 (rows of constant x)."""
+    _check_count("side", side, 1)
+    coords = spacing * (np.arange(side) - (side - 1) / 2)
+    xs, ys = np.meshgrid(coords, coords, indexing="ij")
+    return np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32)
+
+
+def ring(n, modes=8, radius=1.0, std=0.01, rng=None):
+    """``n`` samples from a ring of ``modes`` Gaussians. Returns (samples float32 (n, 2), centres (modes, 2)).
+
+    ``rng``: None uses minigan's generator (see ``minigan.manual_seed``), an int seeds a new one,
+    or pass a ``numpy.random.Generator``.
+    """
+    centres = ring_centres(modes, radius)
+    return mixture(n, centres, std, rng), centres
+
+
+def grid(n, side=5, spacing=2.0, std=0.05, rng=None):
+    """``n`` samples from a side x side grid of Gaussians. Returns (samples float32 (n, 2), centres (side**2, 2))."""
+    centres = grid_centres(side, spacing)
+    return mixture(n, centres, std, rng), centres
+
+
+def mode_coverage(samples, centres, std):
+    """VEEGAN's scores for ``samples`` (n, 2) against a mixture with these ``centres`` and ``std``.
+
+    Returns ``Coverage(modes, high_quality)``: the number of modes captured and the share of
+    high-quality samples (see the module docstring). Accepts arrays or Tensors on any device.
+    """
+    samples = backend.as_numpy(getattr(samples, "data", samples)).astype(np.float64)
+    centres = backend.as_numpy(getattr(centres, "data", centres)).astype(np.float64)
+    if samples.ndim != 2 or centres.ndim != 2 or samples.shape[1] != centres.shape[1]:
+        raise ValueError(f"mode_coverage expects samples (n, d) and centres (modes, d) with the same d; "
+                         f"got samples {samples.shape} and centres {centres.shape}")
+    if len(samples) == 0 or len(centres) == 0:
+        raise ValueError(f"mode_coverage needs at least one sample and one centre; got {len(samples)} "
+                         f"samples and {len(centres)} centres")
+    if not std > 0:
+        raise ValueError(f"std must be positive, got {std!r}")
+    distances = np.linalg.norm(samples[:, None, :] - centres[None, :, :], axis=2)  # (n, modes)
+    nearest = distances.argmin(axis=1)
+    good = distances[np.arange(len(samples)), nearest] < 3 * std
+    return Coverage(modes=int(np.unique(nearest[good]).size), high_quality=float(good.mean()))
