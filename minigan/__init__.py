@@ -23,7 +23,7 @@ from . import functional
 from . import nn
 from .serialization import load, save
 from . import optim
-from . import data
+from . import data, gan
 
 float32 = "float32"
 float64 = "float64"
@@ -35,5 +35,5 @@ __all__ = [
     "Function", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "gradcheck", "gradgradcheck", "GradcheckError", "ShapeError", "DeviceError",
     "get_array_module", "gpu_available", "backend", "functional", "float32", "float64",
-    "nn", "save", "load", "optim", "data",
+    "optim", "nn", "save", "load",
 ]

@@ -1,0 +1,126 @@
+"""The two GAN architectures of the MNIST example, each optionally conditional on a class label.
+
+* MLP (Goodfellow et al. 2014, and the classic TF tutorial nets): G = z -> 256 -> 512 -> 784,
+  D = 784 -> 512 -> 256 -> 1, leaky-ReLU 0.2 in between, tanh on G's output.
+* DCGAN (the TF DCGAN tutorial's shapes): G = dense 7x7x256 -> transposed convs 5x5 to 128
+  (stride 1), 64 (stride 2), 1 (stride 2, tanh), with batch norm; D = convs 5x5 stride 2 to 64
+  and 128 with leaky-ReLU 0.2 and dropout 0.3, then dense 1. ``width`` scales every channel count
+  (width=0.5 halves them), which is how a CPU run is made faster.
+
+G maps (z, labels) to images shaped (N, 1, 28, 28) in [-1, 1]; D maps (images, labels) to one
+logit per image, shaped (N, 1). With ``num_classes`` set, the label is embedded (a learned vector
+per class) and concatenated: onto z for G; onto the flattened image for the MLP D, or as an
+extra image channel for the DCGAN D. Then ``G(z, labels=7)`` draws sevens.
+"""
+import numpy as np
+
+from .. import functional as F
+from .. import nn
+from ..tensor import Tensor
+
+
+class Generator(nn.Module):
+    """z (N, z_dim) [and labels (N,)] -> images (N, 1, 28, 28) in [-1, 1]."""
+
+    def __init__(self, body, z_dim, num_classes=None, embed_dim=None):
+        super().__init__()
+        self.z_dim, self.num_classes = z_dim, num_classes
+        self.embed = nn.Embedding(num_classes, embed_dim) if num_classes else None
+        self.body = body
+
+    def forward(self, z, labels=None):
+        if z.ndim != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"Generator expects z shaped (N, {self.z_dim}), got {z.shape}")
+        if self.embed is not None:
+            z = F.concatenate([z, self.embed(_labels(labels, z.shape[0], self.num_classes))], axis=1)
+        elif labels is not None:
+            raise ValueError("this Generator is unconditional: build it with num_classes to pass labels")
+        return F.reshape(self.body(z), (-1, 1, 28, 28))
+
+
+class Discriminator(nn.Module):
+    """images (N, 1, 28, 28) [and labels (N,)] -> logits (N, 1)."""
+
+    def __init__(self, body, num_classes=None, embed_dim=None, label_as_channel=False):
+        super().__init__()
+        self.num_classes, self.label_as_channel = num_classes, label_as_channel
+        self.embed = nn.Embedding(num_classes, embed_dim) if num_classes else None
+        self.body = body
+
+    def forward(self, x, labels=None):
+        if x.ndim != 4 or tuple(x.shape[1:]) != (1, 28, 28):
+            raise ValueError(f"Discriminator expects images shaped (N, 1, 28, 28), got {x.shape}")
+        if self.embed is None:
+            if labels is not None:
+                raise ValueError("this Discriminator is unconditional: build it with num_classes to pass labels")
+            return self.body(x)
+        e = self.embed(_labels(labels, x.shape[0], self.num_classes))
+        if self.label_as_channel:  # the label's embedding as a 28x28 plane next to the image
+            return self.body(F.concatenate([x, F.reshape(e, (-1, 1, 28, 28))], axis=1))
+        return self.body(F.concatenate([F.flatten(x, 1), e], axis=1))
+
+
+def _labels(labels, n, num_classes):
+    """Labels as an int array of length n: accepts an int (all the same), a list, array or Tensor."""
+    if labels is None:
+        raise ValueError(f"this network is conditional: pass labels (ints in [0, {num_classes}))")
+    data = labels.data if isinstance(labels, Tensor) else labels
+    arr = np.full(n, data, dtype=np.int64) if np.ndim(data) == 0 else np.asarray(data)
+    if arr.shape != (n,):
+        raise ValueError(f"expected {n} labels for a batch of {n}, got shape {arr.shape}")
+    return arr
+
+
+def mlp_generator(z_dim=100, hidden=(256, 512), num_classes=None, embed_dim=10):
+    sizes = [z_dim + (embed_dim if num_classes else 0), *hidden]
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(0.2)]
+    layers += [nn.Linear(sizes[-1], 784), nn.Tanh()]
+    return Generator(nn.Sequential(*layers), z_dim, num_classes, embed_dim)
+
+
+def mlp_discriminator(hidden=(512, 256), num_classes=None, embed_dim=10, dropout=0.0):
+    sizes = [784 + (embed_dim if num_classes else 0), *hidden]
+    layers = [] if num_classes else [nn.Flatten()]
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(0.2)]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+    layers.append(nn.Linear(sizes[-1], 1))
+    return Discriminator(nn.Sequential(*layers), num_classes, embed_dim)
+
+
+def _channels(n, width):
+    return max(1, int(round(n * width)))
+
+
+def dcgan_generator(z_dim=100, width=1.0, num_classes=None, embed_dim=10):
+    c1, c2, c3 = _channels(256, width), _channels(128, width), _channels(64, width)
+    body = nn.Sequential(
+        nn.Linear(z_dim + (embed_dim if num_classes else 0), 7 * 7 * c1, bias=False),
+        nn.BatchNorm1d(7 * 7 * c1), nn.LeakyReLU(0.2), nn.Unflatten(1, (c1, 7, 7)),
+        nn.ConvTranspose2d(c1, c2, 5, stride=1, padding=2, bias=False), nn.BatchNorm2d(c2), nn.LeakyReLU(0.2),
+        nn.ConvTranspose2d(c2, c3, 5, stride=2, padding=2, output_padding=1, bias=False),
+        nn.BatchNorm2d(c3), nn.LeakyReLU(0.2),
+        nn.ConvTranspose2d(c3, 1, 5, stride=2, padding=2, output_padding=1, bias=False), nn.Tanh())
+    return Generator(body, z_dim, num_classes, embed_dim)
+
+
+def dcgan_discriminator(width=1.0, num_classes=None, dropout=0.3):
+    c1, c2 = _channels(64, width), _channels(128, width)
+    body = nn.Sequential(
+        nn.Conv2d(2 if num_classes else 1, c1, 5, stride=2, padding=2), nn.LeakyReLU(0.2), nn.Dropout(dropout),
+        nn.Conv2d(c1, c2, 5, stride=2, padding=2), nn.LeakyReLU(0.2), nn.Dropout(dropout),
+        nn.Flatten(), nn.Linear(c2 * 7 * 7, 1))
+    return Discriminator(body, num_classes, 28 * 28 if num_classes else None, label_as_channel=True)
+
+
+def build(arch="mlp", z_dim=100, num_classes=None, width=1.0, dropout=0.3):
+    """(G, D) for ``arch`` "mlp" or "dcgan"; ``dropout`` is D's dropout rate."""
+    if arch == "mlp":
+        return mlp_generator(z_dim, num_classes=num_classes), mlp_discriminator(num_classes=num_classes, dropout=dropout)
+    if arch == "dcgan":
+        return (dcgan_generator(z_dim, width, num_classes=num_classes),
+                dcgan_discriminator(width, num_classes=num_classes, dropout=dropout))
+    raise ValueError(f"unknown architecture {arch!r}: expected 'mlp' or 'dcgan'")
