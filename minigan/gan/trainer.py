@@ -86,6 +86,9 @@ class Trainer:
         self.seed = seed
 
         # fixed evaluation noise (and labels): the same z every time, so sample grids are comparable
+        # (conditional: a multiple of the class count, so that each column of the grid is one class)
+        if num_classes:
+            n_samples = max(num_classes, n_samples // num_classes * num_classes)
         rng = np.random.default_rng(seed + 1_000_003)
         self.fixed_z = Tensor(rng.standard_normal((n_samples, z_dim)).astype(np.float32)).to(self.device)
         self.fixed_labels = np.arange(n_samples) % num_classes if num_classes else None
@@ -273,8 +276,8 @@ class Trainer:
     def save_samples(self, name):
         from ..plotting import save_image_grid
         images = self.sample(z=self.fixed_z, labels=self.fixed_labels)
-        save_image_grid(images, os.path.join(self.out_dir, name), nrow=8,
-                        title=f"{self.loss_name}, step {self.step}")
+        save_image_grid(images, os.path.join(self.out_dir, name), nrow=self.num_classes or 8,
+                        title=f"{self.loss_name}, step {self.step}" + (", one class per column" if self.num_classes else ""))
 
     def plot_losses(self, name="losses.png"):
         from ..plotting import plot_history

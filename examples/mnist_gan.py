@@ -1,0 +1,239 @@
+"""Train a GAN on MNIST with minigan, one readable step at a time.
+
+    python examples/mnist_gan.py                 # the defaults: digits in a few minutes on a CPU
+    python examples/mnist_gan.py --smoke         # a seconds-long run, to check that all works
+    python examples/mnist_gan.py --help          # every flag, explained
+
+Read it top to bottom: each numbered step says what it does and what to look at. Everything a
+run makes (sample grids per epoch, the loss plot, a latent-space interpolation strip and the
+checkpoint) goes into one run folder, named on the last line it prints.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # run from a clone
+import minigan  # noqa: E402
+import minigan.functional as F  # noqa: E402
+from minigan import data, gan, optim  # noqa: E402
+from minigan.gan.models import build  # noqa: E402
+from minigan.gan.trainer import RECIPES, Trainer, check_finite  # noqa: E402
+from minigan.plotting import save_image_grid  # noqa: E402
+
+# Default lengths, measured on a 2-core CPU to finish in well under 10 minutes with clear digits.
+DEFAULT_STEPS = {"mlp": 12000, "dcgan": 1500}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description="Train a GAN on MNIST (or Fashion-MNIST) with minigan, step by step.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--arch", choices=["mlp", "dcgan"], default="mlp",
+                   help="network shapes: 'mlp' (dense layers, fast on a CPU) or 'dcgan' "
+                        "(convolutions and batch norm, slower on a CPU, sharper digits)")
+    p.add_argument("--loss", choices=sorted(RECIPES), default="nonsaturating",
+                   help="the GAN objective (see minigan/gan/losses.py for each one's formulas)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="passes over the data; by default, as many as --steps needs")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"training steps (D updates) in all; default {DEFAULT_STEPS} by --arch")
+    p.add_argument("--batch-size", type=int, default=64, help="images per step")
+    p.add_argument("--lr", type=float, default=None,
+                   help="learning rate of both networks; default: the loss's published recipe")
+    p.add_argument("--width", type=float, default=0.5,
+                   help="DCGAN channel multiplier (1.0 = the TF tutorial's 256/128/64 channels)")
+    p.add_argument("--d-dropout", type=float, default=0.3,
+                   help="dropout in the MLP discriminator: keeps D from memorising a small data set")
+    p.add_argument("--ema", type=float, default=0.999,
+                   help="decay of the moving average of G's weights used for samples (0 = off)")
+    p.add_argument("--device", choices=["cpu", "gpu", "auto"], default="auto",
+                   help="where to train; 'auto' uses a GPU when CuPy and a CUDA device are there")
+    p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist", help="which images")
+    p.add_argument("--data-root", default=None, help="a folder holding the IDX files (optional)")
+    p.add_argument("--conditional", action="store_true",
+                   help="condition G and D on the class label, so you can ask for a given digit")
+    p.add_argument("--out", default=None, help="run folder (default: runs/<dataset>-<arch>-<loss>)")
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    p.add_argument("--seed", type=int, default=0, help="seed for every random choice (same seed, same run)")
+    p.add_argument("--smoke", action="store_true", help="a seconds-long run on a few batches, to test the setup")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    start = time.perf_counter()
+    minigan.manual_seed(args.seed)
+    device = minigan.backend.normalize_device(args.device)
+    out = args.out or os.path.join("runs", f"{args.dataset}-{args.arch}-{args.loss}"
+                                   + ("-cond" if args.conditional else "") + ("-smoke" if args.smoke else ""))
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "run.json"), "w") as f:  # what built this run (judge_digits.py reads it)
+        json.dump(vars(args), f, indent=1)
+
+    # --- Step 1: load the data ---------------------------------------------------------------
+    # MNIST: 28x28 grey digits as uint8 0..255. We scale them to [-1, 1], the range of G's tanh
+    # output, so that real and fake images look alike in every way but the one D must learn.
+    # Offline, minigan falls back to 5,000 real digits shipped with the package (it says so).
+    load = data.mnist if args.dataset == "mnist" else data.fashion_mnist
+    dataset = load("train", root=args.data_root)
+    images = data.to_unit_range(dataset.images)[:, None]          # (N, 1, 28, 28) float32 in [-1, 1]
+    labels = dataset.labels.astype(np.int64)
+    if args.smoke:
+        images, labels = images[:256], labels[:256]
+    loader = data.DataLoader((images, labels), batch_size=args.batch_size, shuffle=True,
+                             drop_last=True, seed=args.seed, device=device)
+    print(f"data: {len(images):,} {args.dataset} images ({dataset.source}), {len(loader)} batches per epoch")
+
+    # --- Step 2: build the generator ---------------------------------------------------------
+    # G turns a 100-number noise vector z ~ N(0, I) into an image. It never sees a real image:
+    # everything it learns comes through D's gradient. Print it to read its layer tree.
+    # --- Step 3: build the discriminator -----------------------------------------------------
+    # D scores an image with one number, a logit: high for "real", low for "fake". For the
+    # Wasserstein losses it is a "critic" whose score is not a probability.
+    num_classes = 10 if args.conditional else None
+    G, D = build(args.arch, z_dim=100, num_classes=num_classes, width=args.width, dropout=args.d_dropout)
+    G.to(device)
+    D.to(device)
+    if args.arch == "dcgan":
+        minigan.nn.init.dcgan_init_(G)  # weights N(0, 0.02), batch-norm scales N(1, 0.02)
+        minigan.nn.init.dcgan_init_(D)
+    print(G, D, sep="\n")
+
+    # --- Step 4: choose the loss -------------------------------------------------------------
+    # The objective says what D and G each minimise. The default, "nonsaturating", is the
+    # original GAN with G maximising log D(G(z)) instead of minimising log(1 - D(G(z))), whose
+    # gradient vanishes early in training (try --loss minimax to watch it stall).
+    objective = gan.get_loss(args.loss)
+    recipe = RECIPES[args.loss]
+
+    # --- Step 5: optimisers ------------------------------------------------------------------
+    # One optimiser per network: each only ever updates its own network's weights. Adam with
+    # lr 2e-4 and beta1 = 0.5 is the DCGAN recipe; the Wasserstein losses have their own.
+    lr = args.lr if args.lr is not None else recipe["lr"]
+    if recipe["optimizer"] == "rmsprop":
+        g_opt, d_opt = optim.RMSprop(G.parameters(), lr=lr), optim.RMSprop(D.parameters(), lr=lr)
+    else:
+        g_opt = optim.Adam(G.parameters(), lr=lr, betas=recipe["betas"])
+        d_opt = optim.Adam(D.parameters(), lr=lr, betas=recipe["betas"])
+    n_critic = recipe["n_critic"]
+
+    # The Trainer keeps the books (history, EMA of G, samples, plots, checkpoints) around the
+    # loop below; its own fit() runs the same loop.
+    trainer = Trainer(G, D, args.loss, z_dim=100, num_classes=num_classes, g_optimizer=g_opt,
+                      d_optimizer=d_opt, ema_decay=args.ema or None, out_dir=out, seed=args.seed,
+                      checkpoint_every=500, progress=not args.quiet, device=device)
+    if args.resume:
+        trainer.load_checkpoint(trainer.checkpoint_path)
+        print(f"resumed from {trainer.checkpoint_path} at step {trainer.step}")
+
+    steps = 8 if args.smoke else (args.steps or DEFAULT_STEPS[args.arch])
+    epochs = args.epochs or -(-steps // len(loader))
+    if args.smoke:
+        epochs = 2
+    if args.epochs:
+        steps = epochs * len(loader)
+    # a sample grid (and a checkpoint) every epoch, or every few when epochs are short: <= ~20 grids
+    trainer.epoch_every = max(1, -(-epochs // 20))
+
+    # --- Step 6: the training loop -----------------------------------------------------------
+    # Each step is two updates. (a) D learns to tell a real batch from a fake one: the fakes are
+    # made without a graph, because this update must not change G. (b) G learns to fool D: now
+    # the fakes keep their graph, so G's loss backpropagates through D into G, and only G's
+    # optimiser steps. Watch the losses: if D's falls to 0 and stays there, D has won and G's
+    # gradient has gone; healthy runs see both hover, D(x) above D(G(z)) but not by everything.
+    cond = (lambda y: (y,)) if num_classes else (lambda y: ())
+    for epoch in range(trainer.epoch, epochs):
+        bar = trainer.start_epoch(loader, epoch, epochs)
+        for real, real_labels in trainer.batches(loader):
+            n = real.shape[0]
+            fake_labels = minigan.backend.generator("cpu").integers(0, 10, n) if num_classes else None
+
+            # (a) D update
+            with minigan.no_grad():
+                fake = G(minigan.randn(n, 100, device=device), *cond(fake_labels))
+            d_opt.zero_grad()
+            real_logits = D(real, *cond(real_labels))
+            fake_logits = D(fake, *cond(fake_labels))
+            d_loss = objective.d_loss(real_logits, fake_logits)
+            if args.loss == "wgan-gp":  # the gradient penalty: a gradient of a gradient
+                critic = (lambda x: D(x, real_labels)) if num_classes else D
+                d_loss = d_loss + gan.gradient_penalty(critic, real, fake, recipe["gp_lambda"])
+            check_finite("d_loss", d_loss, trainer.step)   # stop before a NaN reaches the weights
+            d_loss.backward()
+            d_opt.step()
+            if args.loss == "wgan":                          # keep the critic Lipschitz by clipping
+                gan.clip_weights_(D.parameters(), recipe["clip_value"])
+            record = dict(d_loss=d_loss.item(), d_real=_mean_d(real_logits, args.loss),
+                          d_fake=_mean_d(fake_logits, args.loss), d_grad_norm=_norm(D),
+                          g_loss=None, g_grad_norm=None)
+
+            # (b) G update (after every n_critic D updates)
+            if (trainer.step + 1) % n_critic == 0:
+                g_opt.zero_grad()
+                fake = G(minigan.randn(n, 100, device=device), *cond(fake_labels))
+                g_loss = objective.g_loss(D(fake, *cond(fake_labels)))
+                check_finite("g_loss", g_loss, trainer.step)
+                g_loss.backward()   # through D into G; D's gradients are cleared at its next update
+                g_opt.step()
+                if trainer.ema is not None:
+                    trainer.ema.update()
+                record.update(g_loss=g_loss.item(), g_grad_norm=_norm(G))
+
+            trainer.step += 1
+            trainer.end_step(record, bar)  # history, progress bar, periodic checkpoint
+            if trainer.step >= steps:
+                break
+        trainer.end_epoch(bar)             # this epoch's sample grid and a checkpoint
+        if trainer.step >= steps:
+            break
+
+    # --- Step 7: look at the samples ---------------------------------------------------------
+    # samples_epochNNN.png show the same 64 noise vectors each time: watch blobs become digits.
+    # interpolation.png walks in a straight line between two z: a smooth morph from one digit
+    # into another means G learned a continuous map, not a lookup table of training images.
+    trainer.plot_losses()
+    final = trainer.sample(z=trainer.fixed_z, labels=trainer.fixed_labels)
+    save_image_grid(final, os.path.join(out, "samples_final.png"), nrow=num_classes or 8,
+                    title=f"{args.arch} / {args.loss}, {trainer.step} steps"
+                    + (": column k shows digit k" if num_classes else ""))
+    if num_classes:  # ask for sevens: G(z, 7)
+        sevens = trainer.sample(z=trainer.fixed_z[:16], labels=np.full(16, 7))
+        save_image_grid(sevens, os.path.join(out, "sevens.png"), nrow=8, title="G(z, label=7)")
+    _interpolation(trainer, os.path.join(out, "interpolation.png"), num_classes)
+    trainer.save_checkpoint(trainer.checkpoint_path)
+    minutes = (time.perf_counter() - start) / 60
+    print(f"done in {minutes:.1f} min, {trainer.step} steps. Samples, loss plot, interpolation and "
+          f"checkpoint are in {os.path.abspath(out)}")
+    return trainer
+
+
+def _mean_d(logits, loss):
+    """Mean D output: a probability for the BCE-based losses, the raw critic score otherwise."""
+    if loss in ("minimax", "nonsaturating"):
+        return F.sigmoid(logits.detach()).mean().item()
+    return logits.detach().mean().item()
+
+
+def _norm(net):
+    return float(np.sqrt(sum(float((p.grad.data.astype(np.float64) ** 2).sum())
+                             for p in net.parameters() if p.grad is not None)))
+
+
+def _interpolation(trainer, path, num_classes, rows=6, steps=10):
+    """Straight lines in z space between pairs of noise vectors, one row per pair."""
+    rng = np.random.default_rng(trainer.seed + 7)
+    ends = rng.standard_normal((2, rows, 1, 100)).astype(np.float32)
+    t = np.linspace(0, 1, steps, dtype=np.float32)[None, :, None]
+    z = ((1 - t) * ends[0] + t * ends[1]).reshape(rows * steps, 100)
+    labels = np.repeat(np.arange(rows) % num_classes, steps) if num_classes else None
+    images = trainer.sample(z=minigan.Tensor(z).to(trainer.device), labels=labels)
+    save_image_grid(images, path, nrow=steps, title="walking in a straight line through z")
+
+
+if __name__ == "__main__":
+    main()
