@@ -18,10 +18,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # run from a clone
 import minigan  # noqa: E402
-import minigan.functional as F  # noqa: E402
 from minigan import data, gan, optim  # noqa: E402
 from minigan.gan.models import build  # noqa: E402
-from minigan.gan.trainer import RECIPES, Trainer, check_finite  # noqa: E402
+from minigan.gan.trainer import RECIPES, Trainer, check_finite, grad_norm, mean_d_output  # noqa: E402
 from minigan.plotting import save_image_grid  # noqa: E402
 
 # Default lengths, measured on a 2-core CPU to finish in well under 10 minutes with clear digits.
@@ -168,8 +167,8 @@ def main(argv=None):
             d_opt.step()
             if args.loss == "wgan":                          # keep the critic Lipschitz by clipping
                 gan.clip_weights_(D.parameters(), recipe["clip_value"])
-            record = dict(d_loss=d_loss.item(), d_real=_mean_d(real_logits, args.loss),
-                          d_fake=_mean_d(fake_logits, args.loss), d_grad_norm=_norm(D),
+            record = dict(d_loss=d_loss.item(), d_real=mean_d_output(real_logits, args.loss),
+                          d_fake=mean_d_output(fake_logits, args.loss), d_grad_norm=grad_norm(D.parameters()),
                           g_loss=None, g_grad_norm=None)
 
             # (b) G update (after every n_critic D updates)
@@ -182,7 +181,7 @@ def main(argv=None):
                 g_opt.step()
                 if trainer.ema is not None:
                     trainer.ema.update()
-                record.update(g_loss=g_loss.item(), g_grad_norm=_norm(G))
+                record.update(g_loss=g_loss.item(), g_grad_norm=grad_norm(G.parameters()))
 
             trainer.step += 1
             trainer.end_step(record, bar)  # history, progress bar, periodic checkpoint
@@ -210,18 +209,6 @@ def main(argv=None):
     print(f"done in {minutes:.1f} min, {trainer.step} steps. Samples, loss plot, interpolation and "
           f"checkpoint are in {os.path.abspath(out)}")
     return trainer
-
-
-def _mean_d(logits, loss):
-    """Mean D output: a probability for the BCE-based losses, the raw critic score otherwise."""
-    if loss in ("minimax", "nonsaturating"):
-        return F.sigmoid(logits.detach()).mean().item()
-    return logits.detach().mean().item()
-
-
-def _norm(net):
-    return float(np.sqrt(sum(float((p.grad.data.astype(np.float64) ** 2).sum())
-                             for p in net.parameters() if p.grad is not None)))
 
 
 def _interpolation(trainer, path, num_classes, rows=6, steps=10):

@@ -142,12 +142,12 @@ class Trainer:
             d_loss = d_loss + r1_penalty(self._critic(labels), real, self.r1_gamma)
         check_finite("d_loss", d_loss, self.step)  # before backward: the weights stay good
         d_loss.backward()
-        d_norm = _grad_norm(self.D.parameters())
+        d_norm = grad_norm(self.D.parameters())
         self.d_opt.step()
         if self.clip_value:
             clip_weights_(self.D.parameters(), self.clip_value)
-        record = dict(d_loss=d_loss.item(), d_real=_mean_output(r, self.loss_name),
-                      d_fake=_mean_output(f, self.loss_name), d_grad_norm=d_norm)
+        record = dict(d_loss=d_loss.item(), d_real=mean_d_output(r, self.loss_name),
+                      d_fake=mean_d_output(f, self.loss_name), d_grad_norm=d_norm)
 
         # 2. G update, every n_critic D updates: the gradient flows through D into G
         if (self.step + 1) % self.n_critic == 0:
@@ -157,7 +157,7 @@ class Trainer:
             g_loss = self.objective.g_loss(self.D(self._with_noise(fake), *cond(fake_labels)))
             check_finite("g_loss", g_loss, self.step)
             g_loss.backward()
-            record["g_grad_norm"] = _grad_norm(self.G.parameters())
+            record["g_grad_norm"] = grad_norm(self.G.parameters())
             self.g_opt.step()
             if self.ema is not None:
                 self.ema.update()
@@ -333,7 +333,8 @@ def _full_like(t, value):
     return Tensor(xp.full(t.shape, value, dtype=t.dtype))
 
 
-def _grad_norm(params):
+def grad_norm(params):
+    """The L2 norm of all the parameters' gradients together (a sign of how hard a network is pushed)."""
     total = 0.0
     for p in params:
         if p.grad is not None:
@@ -341,7 +342,7 @@ def _grad_norm(params):
     return math.sqrt(total)
 
 
-def _mean_output(logits, loss_name):
+def mean_d_output(logits, loss_name):
     """Mean D output: as a probability for the BCE-based objectives, the raw score otherwise."""
     if loss_name in ("minimax", "nonsaturating"):
         return float(F.sigmoid(logits.detach()).mean().item())

@@ -8,7 +8,6 @@ Output size along each spatial axis (kernel k, stride s, padding p, dilation d),
 A discriminator shrinks images with strided Conv2d; a generator grows them with strided
 ConvTranspose2d (k=5, s=2, p=2, output_padding=1 doubles the size: 7 -> 14 -> 28).
 """
-import math
 
 from .. import functional as F
 from . import init
@@ -49,13 +48,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        # PyTorch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the weight and the bias, where
-        # fan_in = weight.shape[1] * kh * kw (for ConvTranspose2d that is out_channels * kh * kw).
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in)
-            init.uniform_(self.bias, -bound, bound)
+        init.default_init_(self.weight, self.bias)  # PyTorch's default (see nn/init.py)
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"

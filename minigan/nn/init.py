@@ -177,3 +177,15 @@ def dcgan_init_(module):
             normal_(m.weight, 1.0, 0.02)
             zeros_(m.bias)
     return module
+
+
+def default_init_(weight, bias=None):
+    """PyTorch's default for Linear and Conv layers: weight and bias ~ U(-1/sqrt(fan_in),
+    1/sqrt(fan_in)), the weight's written as kaiming_uniform_ with a = sqrt(5). fan_in is
+    weight.shape[1] * (kernel area), so for ConvTranspose2d it counts output channels."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in)
+        uniform_(bias, -bound, bound)
+    return weight

@@ -1,5 +1,4 @@
 """``Linear``: the dense layer, y = x W^T + b, and ``Embedding``: a learned lookup table."""
-import math
 
 from .. import functional as F
 from . import init
@@ -32,11 +31,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in)
-            init.uniform_(self.bias, -bound, bound)
+        init.default_init_(self.weight, self.bias)  # PyTorch's default (see nn/init.py)
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)
