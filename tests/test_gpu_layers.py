@@ -11,52 +11,52 @@ import pytest
 
 import minigan
 import minigan.functional as F
-import minigan.nn as nn
+from minigan import Tensor
 from minigan.gan.models import build
+
+from layer_cases import LAYER_CASES
 
 pytestmark = pytest.mark.gpu
 
-LAYERS = {
-    "linear": (lambda: nn.Linear(6, 4), (3, 6)),
-    "conv2d": (lambda: nn.Conv2d(2, 3, 3, stride=2, padding=1), (2, 2, 7, 7)),
-    "conv_transpose2d": (lambda: nn.ConvTranspose2d(2, 3, 4, stride=2, padding=1, output_padding=1), (2, 2, 4, 4)),
-    "batchnorm1d": (lambda: nn.BatchNorm1d(5), (4, 5)),
-    "batchnorm2d": (lambda: nn.BatchNorm2d(3), (2, 3, 4, 4)),
-    "leaky_relu": (lambda: nn.LeakyReLU(0.2), (3, 4)),
-    "tanh": (lambda: nn.Tanh(), (3, 4)),
-    "sigmoid": (lambda: nn.Sigmoid(), (3, 4)),
-    "relu": (lambda: nn.ReLU(), (3, 4)),
-    "flatten": (lambda: nn.Flatten(), (2, 3, 4)),
-    "unflatten": (lambda: nn.Unflatten(1, (3, 4)), (2, 12)),
-}
+#: Cases whose forward draws random numbers: each device has its own stream, so the masks differ.
+RANDOM = {"Dropout"}
 
 
-@pytest.mark.parametrize("name", sorted(LAYERS))
-def test_layer_forward_and_gradients_match_the_cpu(name):
+def on(device, layer, inputs):
+    """A copy of ``layer`` and ``inputs`` on ``device``; integer labels stay NumPy arrays."""
+    moved = [minigan.tensor(x.numpy(), requires_grad=x.requires_grad, device=device, dtype=x.dtype)
+             if isinstance(x, Tensor) else x for x in inputs]
+    return copy.deepcopy(layer).to(device), moved
+
+
+def differentiable(layer, inputs):
+    return [x for x in inputs if isinstance(x, Tensor) and x.requires_grad] + list(layer.parameters())
+
+
+@pytest.mark.parametrize("case", [c for c in LAYER_CASES if c.name not in RANDOM], ids=lambda c: c.name)
+def test_layer_forward_and_gradients_match_the_cpu(case):
     """Same weights, same input: outputs and every gradient agree to float64 rounding."""
-    make, shape = LAYERS[name]
-    minigan.manual_seed(0)
-    cpu_layer = make().double()
-    gpu_layer = copy.deepcopy(cpu_layer).to("gpu")
-    x = np.random.default_rng(0).standard_normal(shape)
+    layer, inputs = case.build()
     results = []
-    for layer, device in ((cpu_layer, "cpu"), (gpu_layer, "gpu")):
-        xt = minigan.tensor(x, requires_grad=True, device=device, dtype="float64")
-        y = layer(xt)
+    for device in ("cpu", "gpu"):
+        dev_layer, dev_inputs = on(device, layer, inputs)
+        y = case.call(dev_layer, *dev_inputs)
         v = minigan.tensor(np.random.default_rng(1).standard_normal(y.shape), device=device, dtype="float64")
         (y * v).sum().backward()
-        results.append([y.numpy(), xt.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()])
+        results.append([y.numpy()] + [t.grad.numpy() for t in differentiable(dev_layer, dev_inputs)])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
 
 
-def test_gradcheck_of_conv_layers_on_the_gpu():
-    """The numerical gradient check runs on CuPy arrays too."""
-    conv = nn.Conv2d(2, 2, 3, padding=1).double().to("gpu")
-    x = minigan.tensor(np.random.default_rng(2).standard_normal((1, 2, 4, 4)), requires_grad=True, device="gpu",
-                       dtype="float64")
-    minigan.gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding=1), [x, conv.weight, conv.bias])
-    minigan.gradgradcheck(lambda x, w: F.conv2d(x, w, padding=1), [x, conv.weight], mode="fast")
+@pytest.mark.parametrize("case", LAYER_CASES, ids=lambda c: c.name)
+def test_layer_gradcheck_on_the_gpu(case):
+    """The numerical gradient check of every layer case, run on CuPy arrays (second order along
+    random directions, to keep the number of GPU kernel launches small)."""
+    layer, inputs = on("gpu", *case.build())
+    fn = lambda *_: case.call(layer, *inputs)
+    assert minigan.gradcheck(fn, differentiable(layer, inputs))
+    if case.second_order:
+        assert minigan.gradgradcheck(fn, differentiable(layer, inputs), mode="fast")
 
 
 def test_dcgan_forward_backward_agrees_with_the_cpu_in_float32():

@@ -2,9 +2,9 @@
 against PyTorch's formulas, default initialisation, batch norm's running statistics, dropout's
 statistics, and float32 staying float32 through a whole DCGAN.
 
-Gradient checks run in float64 (``layer.double()``) on small shapes, with respect to the input
-and every Parameter: ``gradcheck`` backpropagates a random upstream gradient, so a layer that
-drops it somewhere fails. Inputs of ReLU-like layers are drawn away from the kink at 0.
+Gradient checks run over the table in ``layer_cases.py``, in float64 on small shapes, with
+respect to the input and every Parameter: ``gradcheck`` backpropagates a random upstream gradient,
+so a layer that drops it somewhere fails.
 """
 import math
 
@@ -15,6 +15,7 @@ import minigan
 import minigan.nn as nn
 from minigan import Tensor
 
+from layer_cases import LAYER_CASES
 from test_nn_module import dcgan_discriminator, dcgan_generator
 
 
@@ -22,96 +23,29 @@ def rand64(rng, *shape):
     return Tensor(rng.standard_normal(shape), requires_grad=True)
 
 
-def away_from_zero(rng, *shape):
-    """sign * U(0.1, 1.5): never within 0.1 of the kink of relu / leaky_relu."""
-    return Tensor(rng.choice([-1.0, 1.0], shape) * rng.uniform(0.1, 1.5, shape), requires_grad=True)
+def checked_tensors(layer, inputs):
+    """What gradcheck perturbs: the inputs that require grad, then every Parameter."""
+    return [x for x in inputs if isinstance(x, Tensor) and x.requires_grad] + list(layer.parameters())
 
-
-def check(layer, x, second_order=False):
-    """gradcheck (and gradgradcheck) of ``layer(x)`` w.r.t. x and every Parameter, in float64."""
-    layer.double()
-    names, params = zip(*layer.named_parameters()) if layer.num_parameters() else ((), ())
-    for name, p in zip(names, params):
-        p.name = name  # so that a failure says which parameter
-    fn = lambda x, *ps: layer(x)  # the Parameters are perturbed in place, inside the layer
-    assert minigan.gradcheck(fn, [x, *params])
-    if second_order:
-        assert minigan.gradgradcheck(fn, [x, *params])
-
-
-# --- gradient checks -----------------------------------------------------------------------------
 
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
 
 
-def test_linear_gradients(rng):
-    check(nn.Linear(4, 3), rand64(rng, 2, 4), second_order=True)
-    check(nn.Linear(4, 3, bias=False), rand64(rng, 2, 5, 4), second_order=True)
+# --- gradient checks -----------------------------------------------------------------------------
 
+@pytest.mark.parametrize("case", LAYER_CASES, ids=lambda case: case.name)
+def test_layer_gradients(case):
+    """gradcheck (and gradgradcheck) of a layer w.r.t. its inputs and every Parameter, in float64.
 
-def test_conv2d_gradients(rng):
-    check(nn.Conv2d(2, 3, 3, stride=2, padding=1), rand64(rng, 2, 2, 5, 5), second_order=True)
-    check(nn.Conv2d(2, 2, (3, 2), padding=(1, 0), dilation=(1, 2), bias=False), rand64(rng, 2, 2, 5, 5))
-
-
-def test_conv_transpose2d_gradients(rng):
-    check(nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1), rand64(rng, 2, 3, 3, 3),
-          second_order=True)
-    check(nn.ConvTranspose2d(2, 2, 2, bias=False), rand64(rng, 2, 2, 3, 3))
-
-
-def test_activation_gradients(rng):
-    check(nn.LeakyReLU(0.2), away_from_zero(rng, 3, 4), second_order=True)
-    check(nn.ReLU(), away_from_zero(rng, 3, 4))
-    check(nn.Tanh(), rand64(rng, 3, 4))
-    check(nn.Sigmoid(), rand64(rng, 3, 4))
-
-
-def test_shape_layer_gradients(rng):
-    check(nn.Flatten(), rand64(rng, 2, 3, 2, 2))
-    check(nn.Unflatten(1, (3, 2, 2)), rand64(rng, 2, 12))
-    check(nn.Reshape(-1, 3, 4), rand64(rng, 2, 12))
-
-
-def test_dropout_gradient_uses_the_same_mask(rng):
-    layer = nn.Dropout(0.4)
-
-    def seeded(x):  # the same mask on every call, so finite differences see one function
-        minigan.manual_seed(7)
-        return layer(x)
-
-    assert minigan.gradcheck(seeded, [rand64(rng, 4, 5)])
-
-
-@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
-def test_batch_norm_gradients(rng, training):
-    bn1 = nn.BatchNorm1d(3).double()
-    bn2 = nn.BatchNorm2d(3).double()
-    for bn in (bn1, bn2):  # weight and bias away from their 1 / 0 init, so every term matters
-        bn.weight.data[...] = rng.uniform(0.5, 1.5, 3)
-        bn.bias.data[...] = rng.standard_normal(3)
-        bn.running_mean.data[...] = rng.standard_normal(3)
-        bn.running_var.data[...] = rng.uniform(0.5, 2, 3)
-        bn.train(training)
-    # second derivatives of training-mode batch norm matter: a critic with batch norm under a
-    # gradient penalty needs them exact
-    check(bn1, rand64(rng, 4, 3), second_order=training)
-    check(bn1, rand64(rng, 3, 3, 2))
-    check(bn2, rand64(rng, 2, 3, 3, 3), second_order=training)
-
-
-def test_embedding_gradient(rng):
-    emb = nn.Embedding(5, 3).double()
-    emb.weight.name = "weight"
-    indices = np.array([[0, 2], [2, 4]])
-    assert minigan.gradcheck(lambda w: emb(indices), [emb.weight])
-
-
-def test_sequential_gradient(rng):
-    model = nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 2))
-    check(model, rand64(rng, 3, 4), second_order=True)
+    The Parameters are perturbed in place, inside the layer, so ``fn`` ignores its arguments.
+    """
+    layer, inputs = case.build()
+    fn = lambda *_: case.call(layer, *inputs)
+    assert minigan.gradcheck(fn, checked_tensors(layer, inputs))
+    if case.second_order:
+        assert minigan.gradgradcheck(fn, checked_tensors(layer, inputs))
 
 
 def _small_critic():

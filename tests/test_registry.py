@@ -1,4 +1,5 @@
-"""Does the table in ``tests/op_cases.py`` leave any op unchecked?
+"""Do the tables in ``tests/op_cases.py`` and ``tests/layer_cases.py`` leave any op or layer
+unchecked?
 
 A gradient check only protects the ops it runs. Rather than trusting a hand-kept list, these
 tests look at what the cases actually do:
@@ -10,7 +11,12 @@ tests look at what the cases actually do:
 Every class in ``minigan.autograd.REGISTRY`` (each ``Function`` subclass defined in minigan) must
 appear in some case's graph, and in a ``double=True`` case when its ``double_backward`` is True;
 every name in ``F.__all__`` must be called by some case.
+
+Layers are found the same way: every public ``nn.Module`` subclass defined in minigan (the layers
+of ``minigan.nn``, the Generator and Discriminator of ``minigan.gan.models``, and any added later)
+must be the layer of some case in ``LAYER_CASES``, and of a case with ``second_order=True``.
 """
+import gc
 import importlib
 import pkgutil
 from functools import wraps
@@ -19,8 +25,10 @@ import pytest
 
 import minigan
 import minigan.functional as F
+import minigan.nn as nn
 from minigan.autograd import REGISTRY, Function, graph_functions
 
+from layer_cases import LAYER_CASES
 from op_cases import CASES
 
 #: Public functions that are deliberately not gradient-checked. None: every function in
@@ -169,3 +177,57 @@ def test_coverage_check_reports_a_new_untested_op():
         assert name in no_second
     finally:
         REGISTRY.pop(name, None)
+
+
+# --- layers ----------------------------------------------------------------------------------
+
+def minigan_module_classes():
+    """Every public Module subclass defined in a minigan module (``_ConvNd`` and other private
+    bases are left out: they are only used through their public subclasses)."""
+    _import_all_of_minigan()
+    found, stack = set(), [nn.Module]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            stack.append(sub)
+            if sub.__module__.startswith("minigan.") and not sub.__name__.startswith("_"):
+                found.add(sub)
+    return found
+
+
+def uncovered_layers(cases, classes):
+    """Names of Module classes that no case checks: (no gradcheck, no gradgradcheck)."""
+    checked = {type(case.make_layer()) for case in cases}
+    checked_twice = {type(case.make_layer()) for case in cases if case.second_order}
+    return (sorted(c.__name__ for c in classes - checked),
+            sorted(c.__name__ for c in classes - checked_twice))
+
+
+def test_every_layer_has_a_gradcheck_and_a_gradgradcheck_case():
+    classes = minigan_module_classes()
+    assert {nn.Linear, nn.BatchNorm2d, nn.Sequential, minigan.gan.models.Generator} <= classes
+    no_first, no_second = uncovered_layers(LAYER_CASES, classes)
+    assert not no_first, f"layers with no case in tests/layer_cases.py: {no_first}"
+    assert not no_second, f"layers with no second_order=True case in tests/layer_cases.py: {no_second}"
+
+
+def test_coverage_check_reports_a_new_untested_layer():
+    """The layer coverage check can fail: a Module defined inside minigan with no case is reported."""
+    class UntestedFakeLayer(nn.Module):
+        __module__ = "minigan.fake"
+
+        def forward(self, x):
+            return x
+
+    classes = set()
+    try:
+        classes = minigan_module_classes()
+        assert UntestedFakeLayer in classes
+        assert uncovered_layers(LAYER_CASES, classes) == (["UntestedFakeLayer"], ["UntestedFakeLayer"])
+    finally:  # a class lives on in nn.Module.__subclasses__() until it is garbage collected
+        del classes, UntestedFakeLayer
+        gc.collect()
+
+
+def test_layer_case_names_are_unique():
+    names = [case.name for case in LAYER_CASES]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
