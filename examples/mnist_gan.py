@@ -19,7 +19,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # run from a clone
 import minigan  # noqa: E402
 from minigan import data, gan, optim  # noqa: E402
-from minigan.gan.models import build  # noqa: E402
+from minigan.gan.models import build, spectral_normalize  # noqa: E402
 from minigan.gan.trainer import RECIPES, Trainer, check_finite, grad_norm, mean_d_output  # noqa: E402
 from minigan.plotting import save_image_grid  # noqa: E402
 
@@ -47,6 +47,8 @@ def parse_args(argv=None):
                    help="DCGAN channel multiplier (1.0 = the TF tutorial's 256/128/64 channels)")
     p.add_argument("--d-dropout", type=float, default=0.3,
                    help="dropout in the MLP discriminator: keeps D from memorising a small data set")
+    p.add_argument("--spectral-norm", action="store_true",
+                   help="spectrally normalise D's layers (SNGAN): keeps D 1-Lipschitz; try it with --loss hinge")
     p.add_argument("--ema", type=float, default=0.999,
                    help="decay of the moving average of G's weights used for samples (0 = off)")
     p.add_argument("--device", choices=["cpu", "gpu", "auto"], default="auto",
@@ -93,7 +95,9 @@ def main(argv=None):
     # everything it learns comes through D's gradient. Print it to read its layer tree.
     # --- Step 3: build the discriminator -----------------------------------------------------
     # D scores an image with one number, a logit: high for "real", low for "fake". For the
-    # Wasserstein losses it is a "critic" whose score is not a probability.
+    # Wasserstein losses it is a "critic" whose score is not a probability. --spectral-norm
+    # divides each of D's weights by its largest singular value, so D cannot change its score
+    # faster than its input changes (minigan/nn/spectral_norm.py explains how).
     num_classes = 10 if args.conditional else None
     G, D = build(args.arch, z_dim=100, num_classes=num_classes, width=args.width, dropout=args.d_dropout)
     G.to(device)
@@ -101,6 +105,8 @@ def main(argv=None):
     if args.arch == "dcgan":
         minigan.nn.init.dcgan_init_(G)  # weights N(0, 0.02), batch-norm scales N(1, 0.02)
         minigan.nn.init.dcgan_init_(D)
+    if args.spectral_norm:  # after the initialisation: each weight becomes weight_orig / sigma
+        spectral_normalize(D)
     print(G, D, sep="\n")
 
     # --- Step 4: choose the loss -------------------------------------------------------------

@@ -23,6 +23,7 @@ import minigan
 import minigan.nn as nn
 from minigan import Tensor
 from minigan.gan.models import Discriminator, Generator
+from minigan.nn.utils import spectral_norm
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,14 @@ LAYER_CASES = [
     LayerCase("BatchNorm2d_batch_statistics_only",
               lambda: nn.BatchNorm2d(2, affine=False, track_running_stats=False), randn(3, 2, 2, 2)),
     LayerCase("Sequential", lambda: nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 2)), randn(3, 4)),
+    # Spectral normalisation in eval mode, where u and v stay fixed and weight = W / (uᵀ W v) is
+    # one function of W. (In training mode every call moves u and v; test_spectral_norm.py checks
+    # that case at convergence.) dim=1 for ConvTranspose2d, whose weight is (in, out, kh, kw).
+    LayerCase("Linear_spectral_norm", evaluating(lambda: spectral_norm(nn.Linear(4, 3))), randn(2, 4)),
+    LayerCase("Conv2d_spectral_norm", evaluating(lambda: spectral_norm(nn.Conv2d(2, 3, 3, padding=1))),
+              randn(2, 2, 4, 4)),
+    LayerCase("ConvTranspose2d_spectral_norm",
+              evaluating(lambda: spectral_norm(nn.ConvTranspose2d(2, 3, 3, stride=2))), randn(2, 2, 3, 3)),
     # The GAN networks of minigan.gan.models, with bodies shrunk to one layer. Their inputs and
     # weights have more than FULL_MODE_LIMIT elements, so those are checked along a random direction.
     LayerCase("Generator_conditional",

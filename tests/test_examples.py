@@ -25,12 +25,13 @@ def test_mnist_gan_help_explains_every_flag():
     """--help names every flag the issue asks for, each with an explanation."""
     out = run("examples/mnist_gan.py", "--help")
     for flag in ("--arch", "--loss", "--epochs", "--batch-size", "--lr", "--device", "--dataset",
-                 "--conditional", "--out", "--resume", "--seed", "--smoke"):
+                 "--conditional", "--out", "--resume", "--seed", "--smoke", "--spectral-norm"):
         assert flag in out, flag
 
 
-@pytest.mark.parametrize("flags", [[], ["--arch", "dcgan", "--conditional", "--loss", "wgan-gp"]],
-                         ids=["mlp", "dcgan-conditional-wgan-gp"])
+@pytest.mark.parametrize("flags", [[], ["--arch", "dcgan", "--conditional", "--loss", "wgan-gp"],
+                                   ["--loss", "hinge", "--spectral-norm"]],
+                         ids=["mlp", "dcgan-conditional-wgan-gp", "mlp-hinge-spectral-norm"])
 def test_mnist_gan_smoke_run_makes_the_run_folder(tmp_path, flags):
     """A --smoke run writes sample grids, the loss plot, the interpolation strip and a checkpoint,
     and its last line says where they are."""

@@ -114,6 +114,14 @@ def test_dcgan_init_follows_the_recipe():
     assert all(p.dtype == np.float32 for p in g.parameters())
 
 
+def test_dcgan_init_of_a_spectrally_normalised_layer_fills_the_learned_weight_orig():
+    """Under spectral_norm, ``layer.weight`` is recomputed before every forward: initialising it
+    would be lost, so dcgan_init_ fills ``weight_orig``, which the optimiser trains."""
+    layer = nn.utils.spectral_norm(nn.Conv2d(8, 64, 5))
+    init.dcgan_init_(layer)
+    assert abs(layer.weight_orig.data.std() - 0.02) < 2e-3
+
+
 def test_dcgan_init_repeats_under_manual_seed():
     minigan.manual_seed(3)
     a = init.dcgan_init_(dcgan_discriminator()).state_dict()

@@ -148,6 +148,20 @@ def test_call_runs_forward_and_a_module_without_forward_says_so():
         nn.Module()(x)
 
 
+def test_forward_pre_hooks_run_first_may_replace_the_input_and_can_be_removed():
+    layer, seen = nn.Tanh(), []
+    record = layer.register_forward_pre_hook(lambda module, args: seen.append((module, args[0].item())))
+    double = layer.register_forward_pre_hook(lambda module, args: args[0] * 2)  # replaces the input
+    x = minigan.tensor([0.25])
+    np.testing.assert_allclose(layer(x).numpy(), np.tanh([0.5]), rtol=1e-6)
+    assert seen == [(layer, 0.25)]
+    double.remove()
+    np.testing.assert_allclose(layer(x).numpy(), np.tanh([0.25]), rtol=1e-6)
+    record.remove()
+    layer(x)
+    assert len(seen) == 2 and not layer._forward_pre_hooks
+
+
 def test_apply_and_requires_grad():
     seen = []
     model = Critic().apply(lambda m: seen.append(type(m).__name__))

@@ -116,6 +116,15 @@ def dcgan_discriminator(width=1.0, num_classes=None, dropout=0.3):
     return Discriminator(body, num_classes, 28 * 28 if num_classes else None, label_as_channel=True)
 
 
+def spectral_normalize(net):
+    """Spectral normalisation (nn.utils.spectral_norm) of every Linear and Conv layer in ``net``,
+    as SNGAN does to its discriminator; returns ``net``. Apply it after any re-initialisation."""
+    for m in list(net.modules()):
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.utils.spectral_norm(m)
+    return net
+
+
 def build(arch="mlp", z_dim=100, num_classes=None, width=1.0, dropout=0.3):
     """(G, D) for ``arch`` "mlp" or "dcgan"; ``dropout`` is D's dropout rate."""
     if arch == "mlp":

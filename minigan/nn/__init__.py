@@ -7,7 +7,8 @@
     fake = G(minigan.randn(64, 100))
 
 Names, argument orders, parameter shapes and default initialisations follow PyTorch, so what
-you learn here carries over. ``nn.init`` holds the initialisers (``dcgan_init_`` among them).
+you learn here carries over. ``nn.init`` holds the initialisers (``dcgan_init_`` among them);
+``nn.utils`` gradient clipping and ``spectral_norm``.
 """
 from . import init, utils
 from .activation import LeakyReLU, ReLU, Sigmoid, Tanh

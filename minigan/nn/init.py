@@ -170,7 +170,8 @@ def dcgan_init_(module):
 
     for m in module.modules():
         if isinstance(m, (Linear, Conv2d, ConvTranspose2d)):
-            normal_(m.weight, 0.0, 0.02)
+            # under spectral_norm the learned weight is weight_orig (m.weight is recomputed from it)
+            normal_(getattr(m, "weight_orig", m.weight), 0.0, 0.02)
             if m.bias is not None:
                 zeros_(m.bias)
         elif isinstance(m, _BatchNorm) and m.weight is not None:

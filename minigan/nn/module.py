@@ -65,6 +65,16 @@ def empty_parameter(shape, device=None, dtype=None):
     return Parameter(xp.zeros(shape, dtype=dtype))
 
 
+class RemovableHandle:
+    """What ``register_forward_pre_hook`` returns: ``handle.remove()`` unregisters the hook."""
+
+    def __init__(self, hooks, key):
+        self.hooks, self.key = hooks, key
+
+    def remove(self):
+        self.hooks.pop(self.key, None)
+
+
 #: What ``load_state_dict`` returns: the keys it could not fill, and the keys it did not use.
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -95,13 +105,26 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward(self, ...)")
 
     def __call__(self, *args, **kwargs):
+        for hook in list(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
         return self.forward(*args, **kwargs)
+
+    def register_forward_pre_hook(self, hook):
+        """Run ``hook(module, args)`` before every ``forward`` (spectral_norm uses one to
+        recompute the weight); if it returns a value, that replaces the positional arguments.
+        Returns a handle whose ``remove()`` takes the hook away again."""
+        key = max(self._forward_pre_hooks, default=-1) + 1
+        self._forward_pre_hooks[key] = hook
+        return RemovableHandle(self._forward_pre_hooks, key)
 
     # --- registration ----------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Gradient clipping: ``clip_grad_norm_`` and ``clip_grad_value_``, as ``torch.nn.utils``.
+"""Gradient clipping: ``clip_grad_norm_`` and ``clip_grad_value_``, as ``torch.nn.utils``; also
+``spectral_norm`` and ``remove_spectral_norm`` (written in ``nn/spectral_norm.py``).
 
 Both run between ``loss.backward()`` and ``opt.step()`` and change the parameters' ``.grad``
 (hence the trailing underscore), never the parameters themselves. They give each parameter a new
@@ -14,6 +15,7 @@ import numbers
 
 from .. import backend
 from ..tensor import Tensor, zeros
+from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: F401  (re-exported)
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
