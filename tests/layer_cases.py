@@ -52,6 +52,11 @@ class LayerCase:
         return layer, self.make_inputs(rng)
 
 
+def checked_tensors(layer, inputs):
+    """What a gradient check perturbs: the inputs that require grad, then every Parameter."""
+    return [x for x in inputs if isinstance(x, Tensor) and x.requires_grad] + list(layer.parameters())
+
+
 def _move_away_from_init(layer, rng):
     """Batch norm starts at weight 1, bias 0, running mean 0, running var 1, where a forgotten
     term of the backward can vanish; random values make every term count."""

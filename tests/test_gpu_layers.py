@@ -14,7 +14,7 @@ import minigan.functional as F
 from minigan import Tensor
 from minigan.gan.models import build
 
-from layer_cases import LAYER_CASES
+from layer_cases import LAYER_CASES, checked_tensors
 
 pytestmark = pytest.mark.gpu
 
@@ -29,10 +29,6 @@ def on(device, layer, inputs):
     return copy.deepcopy(layer).to(device), moved
 
 
-def differentiable(layer, inputs):
-    return [x for x in inputs if isinstance(x, Tensor) and x.requires_grad] + list(layer.parameters())
-
-
 @pytest.mark.parametrize("case", [c for c in LAYER_CASES if c.name not in RANDOM], ids=lambda c: c.name)
 def test_layer_forward_and_gradients_match_the_cpu(case):
     """Same weights, same input: outputs and every gradient agree to float64 rounding."""
@@ -43,7 +39,7 @@ def test_layer_forward_and_gradients_match_the_cpu(case):
         y = case.call(dev_layer, *dev_inputs)
         v = minigan.tensor(np.random.default_rng(1).standard_normal(y.shape), device=device, dtype="float64")
         (y * v).sum().backward()
-        results.append([y.numpy()] + [t.grad.numpy() for t in differentiable(dev_layer, dev_inputs)])
+        results.append([y.numpy()] + [t.grad.numpy() for t in checked_tensors(dev_layer, dev_inputs)])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
 
@@ -54,9 +50,9 @@ def test_layer_gradcheck_on_the_gpu(case):
     random directions, to keep the number of GPU kernel launches small)."""
     layer, inputs = on("gpu", *case.build())
     fn = lambda *_: case.call(layer, *inputs)
-    assert minigan.gradcheck(fn, differentiable(layer, inputs))
+    assert minigan.gradcheck(fn, checked_tensors(layer, inputs))
     if case.second_order:
-        assert minigan.gradgradcheck(fn, differentiable(layer, inputs), mode="fast")
+        assert minigan.gradgradcheck(fn, checked_tensors(layer, inputs), mode="fast")
 
 
 def test_dcgan_forward_backward_agrees_with_the_cpu_in_float32():

@@ -15,17 +15,12 @@ import minigan
 import minigan.nn as nn
 from minigan import Tensor
 
-from layer_cases import LAYER_CASES
+from layer_cases import LAYER_CASES, checked_tensors
 from test_nn_module import dcgan_discriminator, dcgan_generator
 
 
 def rand64(rng, *shape):
     return Tensor(rng.standard_normal(shape), requires_grad=True)
-
-
-def checked_tensors(layer, inputs):
-    """What gradcheck perturbs: the inputs that require grad, then every Parameter."""
-    return [x for x in inputs if isinstance(x, Tensor) and x.requires_grad] + list(layer.parameters())
 
 
 @pytest.fixture
