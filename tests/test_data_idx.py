@@ -1,6 +1,8 @@
 """The IDX reader and writer: round trips for every type, gzip by magic bytes, and every error."""
 import gzip
+import math
 import os
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -141,3 +143,80 @@ def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
         write_idx(path, np.arange(7, dtype=np.uint8))
     assert path.read_bytes() == before  # the old file is untouched
     assert os.listdir(tmp_path) == ["labels.gz"]  # and the temporary file is gone
+
+
+# --- bounds: the header is checked before any data is read or inflated ---------------------------
+
+MNIST_10_HEADER = bytes.fromhex("00000803" "0000000a" "0000001c" "0000001c")  # uint8, 10 x 28 x 28
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it(tmp_path):
+    # Before: the whole stream (200 MiB) was inflated, then found too long. Now: at most the 7,840
+    # bytes the header promises, plus one, are inflated.
+    path = tmp_path / "bomb.gz"
+    zeros = bytes(1 << 20)
+    with gzip.GzipFile(path, "wb", compresslevel=1, mtime=0) as f:  # streamed, so the test stays light
+        f.write(MNIST_10_HEADER)
+        for _ in range(200):
+            f.write(zeros)
+    assert path.stat().st_size < 2_000_000  # 200 MiB of zeros gzip to well under 1 MB
+    tracemalloc.start()
+    try:
+        with pytest.raises(IDXError, match=r"extra bytes.*shape \(10, 28, 28\) of uint8.*7,840 bytes of data") as e:
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(path) in str(e.value)
+    assert peak < 16 * 2**20, f"reading a gzip bomb took {peak:,} bytes of memory"
+
+
+@pytest.mark.parametrize("dims", [(2**31 - 1,) * 4, (2**16,) * 4], ids=["huge", "product-is-2**64"])
+def test_huge_dimensions_are_refused_with_the_exact_size(tmp_path, dims):
+    # Before: the size was computed in int64, which overflows; 2**16 ** 4 wrapped to 0 and passed
+    # the check for a file with no data at all.
+    path = tmp_path / "huge"
+    path.write_bytes(bytes([0, 0, 0x08, len(dims)]) + np.array(dims, dtype=">u4").tobytes())
+    with pytest.raises(IDXError, match=r"more than max_bytes=268,435,456") as e:
+        read_idx(path)
+    message = str(e.value)
+    assert str(path) in message and str(dims) in message and f"{math.prod(dims):,} bytes" in message
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["raw", "gzip"])
+def test_max_bytes_bounds_what_the_header_may_promise(tmp_path, compress):
+    path = tmp_path / "ten"
+    write_idx(path, np.zeros((10, 28, 28), dtype=np.uint8), compress=compress)
+    with pytest.raises(IDXError, match=r"7,840 bytes of data, more than max_bytes=7,839"):
+        read_idx(path, max_bytes=7839)
+    assert read_idx(path, max_bytes=7840).shape == (10, 28, 28)
+
+
+def test_a_big_promise_in_a_small_raw_file_is_refused_before_reading(tmp_path):
+    path = tmp_path / "liar"
+    path.write_bytes(bytes([0, 0, 0x0E, 2]) + np.array([4000, 4000], dtype=">u4").tobytes() + bytes(8))
+    tracemalloc.start()
+    try:
+        with pytest.raises(IDXError, match=r"truncated.*128,000,000 bytes of data, found 8"):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20  # the 128 MB array was never allocated
+
+
+def test_a_gzip_file_cut_in_the_data_names_expected_and_found(tmp_path):
+    path = tmp_path / "short.gz"
+    path.write_bytes(gzip.compress(MNIST_10_HEADER + bytes(5000)))
+    with pytest.raises(IDXError, match=r"truncated.*7,840 bytes of data, found 5,000") as e:
+        read_idx(path)
+    assert str(path) in str(e.value)
+
+
+def test_a_bad_gzip_checksum_is_still_noticed(tmp_path):
+    path = tmp_path / "crc.gz"
+    data = bytearray(gzip.compress(MNIST_10_HEADER + bytes(7840)))
+    data[-8] ^= 0xFF  # the CRC-32 in the gzip trailer, read only once the whole stream is inflated
+    path.write_bytes(bytes(data))
+    with pytest.raises(IDXError, match=r"starts like a gzip file.*cannot be decompressed"):
+        read_idx(path)
