@@ -4,6 +4,7 @@ No test here touches the network: an autouse fixture replaces ``fetch`` (the one
 would) with a fake that fails, and points HOME, XDG_CACHE_HOME and MINIGAN_DATA at temporary
 folders so the real user cache is never read or written.
 """
+import functools
 import gzip
 import hashlib
 import importlib
@@ -322,6 +323,83 @@ def test_real_fetch_streams_a_file_url_with_a_progress_bar(tmp_path, capsys):
     assert out_path.read_bytes() == source.read_bytes()
     err = capsys.readouterr().err
     assert "\r" in err and "100%" in err and "0.3 / 0.3 MB" in err and err.endswith("\n")
+
+
+class FakeResponse:
+    """What ``urlopen`` returns, for the real ``fetch``: ``total`` zero bytes in 64 KiB pieces."""
+
+    def __init__(self, total, content_length=None):
+        self.headers = {} if content_length is None else {"Content-Length": str(content_length)}
+        self.left, self.served = total, 0
+        self.piece = bytes(1 << 16)
+
+    def read(self, n):
+        k = min(n, self.left, len(self.piece))
+        self.left -= k
+        self.served += k
+        return self.piece[:k]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class CountingSink:
+    """A file opened for writing that keeps only the count, so a test can stream 64 MiB cheaply."""
+
+    def __init__(self):
+        self.written = 0
+
+    def write(self, data):
+        self.written += len(data)
+
+
+def test_fetch_stops_once_more_than_the_cap_has_arrived(monkeypatch):
+    # Before: no cap, every byte the server sent was written out.
+    cap = M.MAX_DOWNLOAD_BYTES
+    response = FakeResponse(cap + (1 << 20))  # no Content-Length: the server does not say
+    monkeypatch.setattr(M.urllib.request, "urlopen", lambda url, timeout=None: response)
+    sink = CountingSink()
+    with pytest.raises(OSError, match=f"more than {cap:,} bytes arrived; expected at most {cap:,}"):
+        REAL_FETCH("https://example.invalid/huge.gz", sink, verbose=False)
+    assert response.served <= cap + (1 << 16) and sink.written <= cap  # stopped within one piece
+
+
+def test_fetch_refuses_a_too_large_content_length_up_front(monkeypatch):
+    response = FakeResponse(0, content_length=10**12)
+    response.read = lambda n: pytest.fail("read the body of a download announced as too large")
+    monkeypatch.setattr(M.urllib.request, "urlopen", lambda url, timeout=None: response)
+    cap = M.MAX_DOWNLOAD_BYTES
+    with pytest.raises(OSError, match=f"announces 1,000,000,000,000 bytes .*; expected at most {cap:,}"):
+        REAL_FETCH("https://example.invalid/huge.gz", CountingSink(), verbose=False)
+
+
+def test_fetch_treats_a_malformed_content_length_as_unknown(monkeypatch, capsys):
+    # Before: the progress bar's int("12 kB") raised a ValueError, which no caller expects from a download.
+    response = FakeResponse(1000, content_length="12 kB")
+    monkeypatch.setattr(M.urllib.request, "urlopen", lambda url, timeout=None: response)
+    sink = CountingSink()
+    REAL_FETCH("https://example.invalid/file.gz", sink)
+    assert sink.written == 1000
+    assert "0.0 MB" in capsys.readouterr().err  # the progress line without a total
+
+
+def test_an_oversized_download_leaves_nothing_in_the_cache(tmp_path, monkeypatch, release):
+    urls = []
+
+    def urlopen(url, timeout=None):
+        urls.append(url)
+        return FakeResponse(5000)
+
+    monkeypatch.setattr(M.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(M, "fetch", functools.partial(REAL_FETCH, max_bytes=1000))  # the keyword override
+    with pytest.raises(M.DownloadError, match="more than 1,000 bytes arrived") as e:
+        M._download(M.MNIST, verbose=False)
+    assert urls == [m + "train-images-idx3-ubyte.gz" for m in M.MNIST_MIRRORS]  # each mirror, then stop
+    assert len(e.value.attempts) == len(M.MNIST_MIRRORS)
+    assert os.listdir(cache(tmp_path)) == []  # no partial file under any name
 
 
 def test_the_published_checksums_look_right():

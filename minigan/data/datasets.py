@@ -22,7 +22,8 @@ wins; ``ds.source`` names the kind of place):
    e.g. ``/usr/share/datasets/fashion-mnist`` from Debian's ``dataset-fashion-mnist``);
 5. with ``download=True``: the files missing from the cache are downloaded into it, trying each
    mirror in turn; each file's SHA-256 is checked before it is renamed into place, so a bad or
-   partial download never reaches the cache. Files found in 1-4 are not checksummed (Debian, for
+   partial download never reaches the cache, and a download stops once it passes
+   ``MAX_DOWNLOAD_BYTES``. Files found in 1-4 are not checksummed (Debian, for
    one, recompresses them) but are checked for shape, type and matching counts.
 6. if all of that fails: MNIST falls back to the 5,000 real digits bundled with minigan
    (``mnist_bundled``; train = the first 4,000, test = the last 1,000, each with every digit
@@ -53,6 +54,9 @@ SPLIT_FILES = {
 }
 IMAGE_SHAPE = (28, 28)
 DOWNLOAD_TIMEOUT = 10  # seconds without an answer before a mirror counts as failed
+# The most bytes one download may bring (fetch's max_bytes): MNIST's largest file, the gzipped train
+# images, is 9.9 MB, so 64 MiB leaves room for any mirror yet stops a wrong URL from filling the disk.
+MAX_DOWNLOAD_BYTES = 64 * 2**20
 
 # Mirrors are tried in order; a file's URL is the mirror followed by the file name.
 MNIST_MIRRORS = (
@@ -260,20 +264,29 @@ class _Progress:
             sys.stderr.flush()
 
 
-def fetch(url, out, timeout=DOWNLOAD_TIMEOUT, verbose=True):
+def fetch(url, out, timeout=DOWNLOAD_TIMEOUT, verbose=True, max_bytes=MAX_DOWNLOAD_BYTES):
     """Stream the bytes at ``url`` into ``out`` (a file opened for binary writing).
 
+    Refuses a file the server announces (Content-Length) as larger than ``max_bytes``, and stops once
+    more than ``max_bytes`` have arrived; ``out`` then holds part of the file, for the caller to delete.
     The only function here that touches the network; tests replace it with a fake.
     Raises OSError (urllib's URLError and HTTPError are OSErrors) or http.client.HTTPException.
     """
     with urllib.request.urlopen(url, timeout=timeout) as response:
-        size = response.headers.get("Content-Length")  # None when the server does not say
-        progress = _Progress(url, int(size) if size else None) if verbose else None
+        length = response.headers.get("Content-Length") or ""
+        size = int(length) if length.isdecimal() else None  # None: the server does not say (or not as a number)
+        if size is not None and size > max_bytes:
+            raise OSError(f"the server announces {size:,} bytes (Content-Length); expected at most "
+                          f"{max_bytes:,} (max_bytes)")
+        progress = _Progress(url, size) if verbose else None
         done = 0
         try:
             while chunk := response.read(1 << 16):
-                out.write(chunk)
                 done += len(chunk)
+                if done > max_bytes:
+                    raise OSError(f"stopped: more than {max_bytes:,} bytes arrived; expected at most "
+                                  f"{max_bytes:,} (max_bytes)")
+                out.write(chunk)
                 if progress:
                     progress.update(done)
         finally:
