@@ -18,10 +18,20 @@ That is all ``create_graph=True`` does, and why WGAN-GP's gradient penalty works
 
 Memory: a Function holds its inputs strongly (backward needs them) but its outputs only through
 weak references, so there is no reference cycle and a graph is freed as soon as the loss is.
+A backward pass also frees what each Function saved as soon as it has used it, unless asked to
+``retain_graph``: a second pass over the same graph is then an error, as in PyTorch.
+
+Trust: the walk's order is fixed (no dependence on memory addresses), a tensor changed in place
+after a Function saved it is detected (version counters), each call of a Function instance is a
+graph node of its own, and grad mode belongs to the thread that set it.
 """
 import functools
 import heapq
+import itertools
+import threading
 import weakref
+
+import numpy as np
 
 from . import backend
 from .tensor import Tensor
@@ -29,28 +39,39 @@ from .tensor import Tensor
 # --- grad mode ---------------------------------------------------------------------------------
 
 
-class _GradMode:
+class _GradMode(threading.local):
+    """Whether ops record a graph, one setting per thread (as in PyTorch): ``no_grad()`` in a
+    data-loading thread must not switch recording off in the training thread. ``saved`` is the
+    stack of modes that ``set_grad_enabled`` blocks will restore on exit."""
     enabled = True
+
+    def __init__(self):
+        self.saved = []
+
+
+_grad_mode = _GradMode()
 
 
 def is_grad_enabled():
-    return _GradMode.enabled
+    return _grad_mode.enabled
 
 
 class set_grad_enabled:
     """Turn graph recording on or off inside a ``with`` block, or for a whole function when used
-    as a decorator. A small class rather than a generator: it runs on every backward and every
-    optimiser step."""
+    as a decorator; the previous mode comes back on exit, also after an exception. A small class
+    rather than a generator: it runs on every backward and every optimiser step."""
 
     def __init__(self, mode):
         self.mode = bool(mode)
 
     def __enter__(self):
-        self.previous = _GradMode.enabled
-        _GradMode.enabled = self.mode
+        # The previous mode goes on this thread's stack, not on self, so one instance can be
+        # entered by several threads, or nested, and each exit restores what its entry found.
+        _grad_mode.saved.append(_grad_mode.enabled)
+        _grad_mode.enabled = self.mode
 
     def __exit__(self, *exc):
-        _GradMode.enabled = self.previous
+        _grad_mode.enabled = _grad_mode.saved.pop()
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -100,11 +121,25 @@ class Function:
     (single-output ops), ``self.needs_input_grad[i]`` says whether input i wants a gradient (so
     expensive work can be skipped), and anything ``forward`` stored on ``self`` is available.
     Return one gradient per input (a Tensor, or None where there is none).
+
+    Each call is one node of the graph: calling the same instance twice (``f(x) + f(y)``) gives
+    each call a fresh copy of the instance as it was built, as ``Function.apply`` does in PyTorch.
+    Python numbers passed as inputs take the float dtype of the tensors beside them.
     """
 
     #: Whether the op's backward, being written with minigan ops, can itself be differentiated.
     #: A gradgradcheck case is required for every registered op where this is True.
     double_backward = True
+
+    #: Whether ``backward`` reads the *values* of the inputs, and of the output. Backward then
+    #: checks that they were not changed in place since forward (each Tensor counts its in-place
+    #: changes in ``_version``). Ops that need only shapes (add, sum, reshape...) set
+    #: ``saves_inputs = False``, so that, as in PyTorch, changing their inputs afterwards is fine.
+    saves_inputs = True
+    saves_output = False
+
+    _used = False      # becomes True on an instance's first call
+    _released = False  # becomes True once a backward pass has freed what forward saved
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -114,8 +149,12 @@ class Function:
     def __call__(self, *inputs):
         # This runs for every op of every step, so it is written for speed (plain loops, the
         # single-output case first). The idea is all in the class docstring.
-        xs = [x if type(x) is Tensor else _wrap(x, self) for x in inputs]
-        arrays = [x.data for x in xs]
+        if self._used:  # a second call of one instance: it gets a graph node of its own
+            return self._fresh()(*inputs)
+        self._as_built = self.__dict__.copy()
+        self._used = True
+        xs = inputs if all(type(x) is Tensor for x in inputs) else _wrap_inputs(self, inputs)
+        arrays = [x._data for x in xs]
         if len(arrays) > 1 and (backend._cupy is not None or
                                 len({a.dtype for a in arrays}) > 1):  # the rare cases
             _check_inputs(self, xs, arrays)
@@ -126,7 +165,7 @@ class Function:
             raise ShapeError(f"{type(self).__name__} got input shapes {shapes}: {e}") from None
         outputs = tuple(Tensor(y) for y in ys) if type(ys) is tuple else (Tensor(ys),)
 
-        if _GradMode.enabled:
+        if _grad_mode.enabled:
             needs = tuple([x._requires_grad for x in xs])
             if True in needs:  # record this call in the graph
                 generation = 0
@@ -135,8 +174,11 @@ class Function:
                     if f is not None and f.generation > generation:
                         generation = f.generation
                 self.generation = generation + 1
+                self.sequence = next(_creation_order)  # breaks ties between equal generations
                 self.inputs = xs
                 self.needs_input_grad = needs
+                if self.saves_inputs:
+                    self._input_versions = [x._version for x in xs]
                 self._output_refs = [weakref.ref(y) for y in outputs]
                 if len(outputs) > 1:  # an output may die before backward: remember its shape
                     self._output_meta = [(y.shape, y.dtype) for y in outputs]
@@ -144,6 +186,23 @@ class Function:
                     y.creator = self
                     y._requires_grad = y.data.dtype.kind == "f"
         return outputs if type(ys) is tuple else outputs[0]
+
+    def _fresh(self):
+        """A new node of the same op, with the attributes the constructor gave this one."""
+        node = object.__new__(type(self))
+        node.__dict__.update(self._as_built)
+        return node
+
+    def _release(self):
+        """Forget what forward saved for backward (inputs, masks, ...), so a backward pass that
+        does not retain the graph frees its memory as it goes. The node stays in the graph,
+        marked, so that a second pass through it can say what happened."""
+        kept = {"generation": self.generation, "sequence": self.sequence,
+                "_used": True, "_as_built": self._as_built}  # so a later call still gets a new node
+        self.__dict__.clear()
+        self.__dict__.update(kept)
+        self.inputs = ()
+        self._released = True
 
     @property
     def output(self):
@@ -161,15 +220,36 @@ class Function:
         raise NotImplementedError(f"{type(self).__name__} must define backward(self, *grads)")
 
 
-def _wrap(x, fn):
-    """Accept raw arrays and Python numbers as op inputs; reject everything else clearly."""
-    if isinstance(x, Tensor):  # a subclass of Tensor
-        return x
-    xp = backend.get_array_module(x)
-    if isinstance(x, (xp.ndarray, int, float, bool)) or hasattr(x, "dtype"):
-        return Tensor(x)
-    raise TypeError(f"{type(fn).__name__} expected a Tensor, array or number as input, "
-                    f"got {type(x).__name__}")
+#: Numbers recorded Functions in the order they were created. A consumer is always created after
+#: the creators of its inputs, so this order never contradicts the graph, and it does not depend
+#: on where objects happen to sit in memory. (next() on a count is atomic, so threads may share it.)
+_creation_order = itertools.count()
+
+
+def _wrap_inputs(fn, inputs):
+    """Accept raw arrays and Python numbers as op inputs; reject everything else clearly.
+
+    A number takes the float dtype and the device of the first float tensor or array beside it,
+    so ``Scale()(x32, 0.5)`` stays float32 (and on x32's device); a float alone is float32.
+    """
+    from .ops.convert import as_tensor  # imported here: ops/ is built on this module
+    like = next((x for x in inputs if isinstance(x, Tensor) and x.dtype.kind == "f"), None)
+    if like is None:
+        like = next((Tensor(x) for x in inputs if hasattr(x, "dtype") and x.dtype.kind == "f"), None)
+    xs = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            xs.append(x)
+        elif isinstance(x, (bool, np.bool_)):
+            xs.append(as_tensor(x))
+        elif isinstance(x, (int, float, np.number)):
+            xs.append(as_tensor(x, like=like))
+        elif hasattr(x, "shape") and hasattr(x, "dtype"):  # a NumPy or CuPy array keeps its dtype
+            xs.append(as_tensor(x))
+        else:
+            raise TypeError(f"{type(fn).__name__} expected a Tensor, array or number as input, "
+                            f"got {type(x).__name__}")
+    return xs
 
 
 def _check_inputs(fn, xs, arrays):
@@ -195,18 +275,21 @@ def _check_inputs(fn, xs, arrays):
 
 # --- the backward walk -------------------------------------------------------------------------
 
-def _run_backward(roots, root_grads, create_graph, wanted=None):
+def _run_backward(roots, root_grads, create_graph, retain_graph, wanted=None):
     """Propagate ``root_grads`` from ``roots`` back through the graph.
 
     Functions are processed in decreasing ``generation`` (a topological order: every consumer of
-    a tensor is processed before its creator, so its gradient is complete when it is used). The
-    walk uses a heap, not recursion, so a chain of any length works.
+    a tensor is processed before its creator, so its gradient is complete when it is used); ties
+    go to the one created last. So the order, and with it the order in which gradients are summed
+    (float addition is not associative), is the same in every run. The walk uses a heap, not
+    recursion, so a chain of any length works. Unless ``retain_graph``, each Function frees what
+    it saved as soon as its backward has run.
 
     Returns ``{id(tensor): [tensor, grad]}`` for every leaf reached and for every tensor in
     ``wanted`` (or that asked to retain its gradient).
     """
     grads = {}         # id(tensor) -> [tensor, gradient so far]
-    heap, seen = [], set()  # functions waiting to run, most recent generation first
+    heap, seen = [], set()  # functions waiting to run, latest (generation, creation) first
     keep = set(wanted or ())
 
     def accumulate(t, g):
@@ -217,17 +300,24 @@ def _run_backward(roots, root_grads, create_graph, wanted=None):
             entry[1] = entry[1] + g
         f = t.creator
         if f is not None and id(f) not in seen:
+            if f._released:
+                raise RuntimeError(
+                    f"Trying to backward through the graph a second time: {type(f).__name__}, which "
+                    f"made a tensor of shape {t.shape}, already freed what it saved for backward. "
+                    "Pass retain_graph=True to the first backward() (or grad()) if you need to go "
+                    "through the graph again, or recompute the forward pass")
             seen.add(id(f))
-            heapq.heappush(heap, (-f.generation, id(f), f))
+            heapq.heappush(heap, (-f.generation, -f.sequence, f))
 
     with set_grad_enabled(create_graph):
         for t, g in zip(roots, root_grads):
             accumulate(t, g)
         while heap:
             f = heapq.heappop(heap)[2]
+            ys = [ref() for ref in f._output_refs]  # usually just one; alive until f is done
+            _check_saved_versions(f, ys)
             gys = []
-            for k, ref in enumerate(f._output_refs):  # usually just one
-                y = ref()
+            for k, y in enumerate(ys):
                 entry = None if y is None else (
                     grads.get(id(y)) if (id(y) in keep or y._retain_grad) else grads.pop(id(y), None))
                 if entry is None:  # this output of a multi-output op did not reach the roots
@@ -252,7 +342,31 @@ def _run_backward(roots, root_grads, create_graph, wanted=None):
                     raise ShapeError(f"{type(f).__name__}.backward returned a gradient of shape "
                                      f"{gx.shape} for an input of shape {x.shape}")
                 accumulate(x, gx)
+            if not retain_graph:
+                f._release()
     return grads
+
+
+def _check_saved_versions(f, outputs):
+    """Refuse to run ``f.backward`` on values changed in place since ``f`` saved them (an
+    optimiser step between forward and backward, say): its gradient would be silently wrong."""
+    if f.saves_inputs:
+        for i, (x, version) in enumerate(zip(f.inputs, f._input_versions)):
+            if x._version != version:
+                raise _modified(f, f"input {i}", x, version)
+    if f.saves_output:
+        for y in outputs:
+            if y is not None and y._version != 0:
+                raise _modified(f, "the output", y, 0)
+
+
+def _modified(f, which, t, expected):
+    return RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: {which} of {type(f).__name__}, a {t.dtype} tensor of shape {t.shape}, is at "
+        f"version {t._version}; expected version {expected} instead. It was changed after the "
+        f"forward pass that recorded {type(f).__name__} (for example by an optimiser step or a "
+        "write to .data): call backward() before changing it, or run the forward pass again")
 
 
 def _root_grad(t, g, what):
@@ -272,13 +386,15 @@ def _root_grad(t, g, what):
     return g
 
 
-def backward(tensor, grad=None, create_graph=False):
+def backward(tensor, grad=None, retain_graph=None, create_graph=False):
     """See ``Tensor.backward``: accumulate d(tensor)/d(leaf) into each leaf's ``.grad``."""
     if not tensor._requires_grad:
         raise RuntimeError(
             "backward() called on a tensor that does not require grad: none of the tensors it was "
             "computed from has requires_grad=True (or it was computed under no_grad())")
-    grads = _run_backward([tensor], [_root_grad(tensor, grad, "backward()")], create_graph)
+    if retain_graph is None:  # a graph of the gradient refers to the forward graph: keep it
+        retain_graph = create_graph
+    grads = _run_backward([tensor], [_root_grad(tensor, grad, "backward()")], create_graph, retain_graph)
     given = set()
     for t, g in grads.values():
         if t.creator is None or t._retain_grad:
@@ -302,13 +418,14 @@ def _own(g, given):
     return g
 
 
-def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
     """Return d(outputs)/d(inputs) as a tuple of Tensors, without touching any ``.grad``.
 
     ``outputs`` and ``inputs`` are Tensors or sequences of them; ``grad_outputs`` gives the
     upstream gradient of each output (may be None for scalars). With ``create_graph=True`` the
     result is itself differentiable: ``minigan.grad(D(x).sum(), x, create_graph=True)`` is how a
-    gradient penalty is written. An input the outputs do not depend on is an error unless
+    gradient penalty is written. ``retain_graph`` (default: ``create_graph``) keeps the graph for
+    another pass, as in ``backward``. An input the outputs do not depend on is an error unless
     ``allow_unused=True`` (then its gradient is None).
     """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
@@ -323,7 +440,9 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
             raise RuntimeError(f"grad(): output {i} does not require grad (it does not depend on any "
                                "tensor with requires_grad=True)")
     roots = [_root_grad(t, g, "grad()") for t, g in zip(outputs, grad_outputs)]
-    found = _run_backward(outputs, roots, create_graph, wanted=[id(t) for t in inputs])
+    if retain_graph is None:
+        retain_graph = create_graph
+    found = _run_backward(outputs, roots, create_graph, retain_graph, wanted=[id(t) for t in inputs])
     result = []
     for i, t in enumerate(inputs):
         entry = found.get(id(t))

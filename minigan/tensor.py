@@ -5,7 +5,9 @@ A Tensor holds
 * ``data``          -- the NumPy or CuPy array with the values;
 * ``requires_grad`` -- whether gradients should be computed for it;
 * ``creator``       -- the ``Function`` call that produced it (None for a leaf you made yourself);
-* ``grad``          -- after ``backward()``, the gradient as a Tensor (leaves only, as in PyTorch).
+* ``grad``          -- after ``backward()``, the gradient as a Tensor (leaves only, as in PyTorch);
+* ``_version``      -- how many times ``data`` was changed in place. A Function notes the versions
+  of the tensors it saves, and backward refuses to use one that has changed since.
 
 Arithmetic on Tensors calls the ops in ``minigan.functional``; each op records itself as the
 ``creator`` of its output while grad mode is on, and that chain of creators is the graph that
@@ -24,7 +26,8 @@ def _is_float(dtype):
 
 
 class Tensor:
-    __slots__ = ("data", "grad", "creator", "name", "_requires_grad", "_retain_grad", "__weakref__")
+    __slots__ = ("_data", "_version", "grad", "creator", "name", "_requires_grad", "_retain_grad",
+                 "__weakref__")
     # Make ``ndarray + Tensor`` call Tensor.__radd__ instead of NumPy broadcasting over a Tensor.
     __array_ufunc__ = None
 
@@ -36,7 +39,10 @@ class Tensor:
                 original, data = data, np.asarray(data)
                 if data.dtype.kind not in "biuf":
                     raise TypeError(f"Tensor needs numbers (bool, int or float), got {original!r:.60}")
-        self.data = data
+                if data.dtype.kind == "f" and not hasattr(original, "dtype"):
+                    data = data.astype(DEFAULT_FLOAT)  # Python floats are float32, as in tensor()
+        self._data = data
+        self._version = 0
         self.grad = None
         self.creator = None
         self.name = name
@@ -44,6 +50,24 @@ class Tensor:
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
+
+    @property
+    def data(self):
+        """The values: a NumPy or CuPy array."""
+        return self._data
+
+    @data.setter
+    def data(self, array):
+        # An in-place change as far as autograd can tell (``p.data -= lr * g`` lands here too):
+        # a graph that saved this tensor must not use it any more.
+        self._data = array
+        self._version += 1
+
+    def _write(self, values):
+        """Write ``values`` into ``data`` in place (broadcast to its shape) and count the change.
+        minigan's own in-place writes (initialisers, loading weights) go through here."""
+        self._data[...] = values
+        self._version += 1
 
     # --- gradient bookkeeping -----------------------------------------------------------------
 
@@ -72,15 +96,17 @@ class Tensor:
         self._retain_grad = True
         return self
 
-    def backward(self, grad=None, create_graph=False):
+    def backward(self, grad=None, retain_graph=None, create_graph=False):
         """Compute d(self)/d(leaf) for every leaf that requires grad and add it to ``leaf.grad``.
 
         ``grad`` is the upstream gradient (same shape as self); it may be omitted only for a
         scalar, where it is 1. With ``create_graph=True`` the backward pass is itself recorded,
         so the gradients can be differentiated again (gradient penalties need this).
-        Gradients accumulate across calls, as in PyTorch: zero them between steps.
+        The pass frees the graph's saved tensors as it goes, so a second ``backward()`` through
+        the same graph is an error unless the first had ``retain_graph=True`` (the default is
+        ``create_graph``). Gradients accumulate across calls, as in PyTorch: zero them between steps.
         """
-        _autograd.backward(self, grad, create_graph=create_graph)
+        _autograd.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     def zero_grad(self):
         self.grad = None

@@ -238,6 +238,7 @@ def clip_weights_(parameters, c=0.01):
                              "cannot be clipped in place")
     for p in parameters:
         backend.get_array_module(p.data).clip(p.data, -c, c, out=p.data)
+        p._version += 1  # an in-place change, like an optimiser step
 
 
 # --- argument checks -----------------------------------------------------------------------------

@@ -46,7 +46,7 @@ def uniform_(tensor, a=0.0, b=1.0):
     u = _draw(tensor, "uniform")
     u *= b - a
     u += a
-    tensor.data[...] = u
+    tensor._write(u)
     return tensor
 
 
@@ -58,14 +58,14 @@ def normal_(tensor, mean=0.0, std=1.0):
     z = _draw(tensor, "normal")
     z *= std
     z += mean
-    tensor.data[...] = z
+    tensor._write(z)
     return tensor
 
 
 def constant_(tensor, val):
     """Fill with the number ``val``."""
     _check(tensor, "constant_", float_only=False)
-    tensor.data[...] = val
+    tensor._write(val)
     return tensor
 
 

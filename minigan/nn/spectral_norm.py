@@ -56,8 +56,8 @@ class SpectralNorm:
         if do_power_iteration:  # on raw arrays: no graph, u and v are constants to backward
             w_mat = self.as_matrix(w.data)
             for _ in range(self.n_power_iterations):
-                v.data[...] = _normalize(w_mat.T @ u.data, self.eps)
-                u.data[...] = _normalize(w_mat @ v.data, self.eps)
+                v._write(_normalize(w_mat.T @ u.data, self.eps))
+                u._write(_normalize(w_mat @ v.data, self.eps))
         # u vᵀ shaped like W; a new array, so that the next power iteration (which writes into
         # the buffers) cannot change a constant that this step's graph still holds
         xp = backend.get_array_module(w.data)

@@ -14,6 +14,7 @@ from .reduction import sum
 
 class ReLU(Function):
     """y = max(x, 0);  backward: gx = gy * [x > 0]"""
+    saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
     def forward(self, x):
         mask = (x > 0).astype(x.dtype)
@@ -26,6 +27,7 @@ class ReLU(Function):
 
 class LeakyReLU(Function):
     """y = x if x > 0 else s * x;  backward: gx = gy * (1 if x > 0 else s)"""
+    saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
     def __init__(self, negative_slope):
         self.s = negative_slope
@@ -46,6 +48,7 @@ class Sigmoid(Function):
     Computed from e = e^-|x| (never overflows) as 1 / (1 + e) for x >= 0 and e / (1 + e) for
     x < 0, so tiny values like sigmoid(-30) keep their precision instead of rounding to 0.
     """
+    saves_inputs, saves_output = False, True  # backward uses the output y only
 
     def forward(self, x):
         xp = backend.get_array_module(x)
@@ -59,6 +62,7 @@ class Sigmoid(Function):
 
 class Tanh(Function):
     """y = tanh(x);  backward: gx = gy * (1 - y^2)"""
+    saves_inputs, saves_output = False, True  # backward uses the output y only
 
     def forward(self, x):
         return backend.get_array_module(x).tanh(x)

@@ -13,6 +13,7 @@ from .shape import sum_to
 
 class Add(Function):
     """y = a + b;  backward: ga = sum_to(gy, a.shape), gb = sum_to(gy, b.shape)"""
+    saves_inputs = False  # backward needs only the inputs' shapes
 
     def forward(self, a, b):
         return a + b
@@ -26,6 +27,7 @@ class Add(Function):
 
 class Sub(Function):
     """y = a - b;  backward: ga = sum_to(gy, a.shape), gb = -sum_to(gy, b.shape)"""
+    saves_inputs = False  # backward needs only the inputs' shapes
 
     def forward(self, a, b):
         return a - b
@@ -65,6 +67,7 @@ class Div(Function):
 
 class Neg(Function):
     """y = -x;  backward: gx = -gy"""
+    saves_inputs = False  # backward needs only the inputs' shapes
 
     def forward(self, x):
         return -x

@@ -16,6 +16,7 @@ from .shape import sum_to
 
 class Exp(Function):
     """y = e^x;  backward: gx = gy * y"""
+    saves_inputs, saves_output = False, True  # backward uses the output y only
 
     def forward(self, x):
         return backend.get_array_module(x).exp(x)
@@ -47,6 +48,7 @@ class Log(Function):
 
 class Sqrt(Function):
     """y = sqrt(x);  backward: gx = gy / (2 y)"""
+    saves_inputs, saves_output = False, True  # backward uses the output y only
 
     def forward(self, x):
         return backend.get_array_module(x).sqrt(x)
@@ -57,6 +59,7 @@ class Sqrt(Function):
 
 class Abs(Function):
     """y = |x|;  backward: gx = gy * sign(x)   (sign(0) = 0: the subgradient PyTorch picks)"""
+    saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
     def forward(self, x):
         xp = backend.get_array_module(x)
@@ -69,6 +72,7 @@ class Abs(Function):
 
 class Clip(Function):
     """y = min(max(x, lo), hi);  backward: gx = gy * [lo <= x <= hi]"""
+    saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
     def __init__(self, lo, hi):
         # Python numbers, so that NumPy keeps x's dtype (an np.float64 bound would promote float32)
@@ -91,6 +95,7 @@ class Clip(Function):
 class Maximum(Function):
     """y = max(a, b) elementwise;  backward: the gradient goes to the larger input
     (ga = gy * [a > b], gb = gy * [b > a]) and is split in half on ties."""
+    saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
     def forward(self, a, b):
         xp = backend.get_array_module(a, b)
@@ -117,6 +122,7 @@ class Minimum(Maximum):
 class Where(Function):
     """y = a where cond else b (cond is a constant mask);
     backward: ga = sum_to(gy where cond else 0), gb = sum_to(0 where cond else gy)"""
+    saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
     def __init__(self, cond):
         self.cond = cond

@@ -37,6 +37,7 @@ def _spread(gy, shape, axes):
 
 class Sum(Function):
     """y = sum of x over ``axes``;  backward: gx = broadcast_to(gy with axes kept, x.shape)"""
+    saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, axes, keepdims):
         self.axes, self.keepdims = axes, keepdims
@@ -51,6 +52,7 @@ class Sum(Function):
 
 class Mean(Function):
     """y = mean of x over ``axes`` = sum / n;  backward: gx = broadcast_to(gy / n with axes kept, x.shape)"""
+    saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, axes, keepdims, count):
         self.axes, self.keepdims, self.count = axes, keepdims, count
@@ -68,6 +70,7 @@ class Max(Function):
     The gradient flows to the element(s) that were the maximum; ties share it evenly
     (the convention of PyTorch's ``amax``).
     """
+    saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
     reduce = "max"
 

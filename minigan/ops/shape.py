@@ -11,6 +11,7 @@ from .convert import as_tensor
 
 class Reshape(Function):
     """y = x viewed with a new shape;  backward: gx = reshape(gy, x.shape)"""
+    saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, shape):
         self.shape = shape
@@ -24,6 +25,7 @@ class Reshape(Function):
 
 class Transpose(Function):
     """y = x with its axes permuted;  backward: gx = transpose(gy, inverse permutation)"""
+    saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, axes=None):
         self.axes = axes
@@ -42,6 +44,7 @@ class Transpose(Function):
 
 class BroadcastTo(Function):
     """y = x repeated along broadcast axes to ``shape``;  backward: gx = sum_to(gy, x.shape)"""
+    saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, shape):
         self.shape = tuple(shape)
@@ -61,6 +64,7 @@ class SumTo(Function):
     The gradient of any broadcasting op is reduced with this: if b of shape (3,) was added to
     a of shape (2, 3), b's gradient is the (2, 3) upstream gradient summed over axis 0.
     """
+    saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, shape):
         self.shape = tuple(shape)
@@ -91,6 +95,7 @@ def _is_advanced(index):
 class GetItem(Function):
     """y = x[index] (slices, integers, arrays, masks);  backward: gx = zeros(x.shape) with gy
     added at x[index] (``ScatterAdd``; repeated indices add up)."""
+    saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, index):
         self.index = index
@@ -108,6 +113,7 @@ class ScatterAdd(Function):
     GetItem's gradient. With basic indexing (slices) each position is hit once and plain
     assignment does; advanced (array) indices may repeat, so ``add.at`` sums them.
     """
+    saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, index, shape):
         self.index, self.shape = index, shape
@@ -127,6 +133,7 @@ class ScatterAdd(Function):
 
 class Concatenate(Function):
     """y = [x1, x2, ...] joined along ``axis``;  backward: gx_i = gy sliced back to x_i's part"""
+    saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, axis=0):
         self.axis = axis
@@ -149,6 +156,7 @@ class Concatenate(Function):
 class Pad(Function):
     """y = x with ``value`` added around it; ``widths`` is ((before, after), ...) per axis;
     backward: gx = gy with the padding sliced off"""
+    saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, widths, value=0.0):
         self.widths, self.value = widths, value

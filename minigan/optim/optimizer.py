@@ -160,6 +160,7 @@ class Optimizer:
                     raise ShapeError(f"{type(self).__name__}: a parameter of shape {theta.shape} has "
                                      f"a gradient of shape {g.shape}")
                 self._update(theta, g, self.state.setdefault(p, {}), group)
+                p._version += 1  # changed in place: a graph that saved p can no longer use it
         return loss
 
     def _update(self, theta, g, state, group):
