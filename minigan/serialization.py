@@ -17,13 +17,32 @@ back as NumPy arrays (pass them to ``load_state_dict``, which copies them to the
 
 Writing is atomic: the file is written under a temporary name in the same folder, flushed to disk
 (fsync), then renamed over ``path`` with ``os.replace``. A crash part-way leaves the previous
-checkpoint untouched, never a half-written one.
+checkpoint untouched, never a half-written one. The temporary's name holds the writer's machine and
+process id (``.ckpt.npz.<host>.<pid>.<random>.tmp``), so when a writer is killed (``kill -9``) the
+next save to the same path sees that its writer is gone and removes it; a temporary whose writer
+cannot be checked (another machine, Windows) is removed once it is a day old.
+
+Reading trusts nothing in the file, and every damaged or hostile file raises ``CheckpointError``
+naming the file and what is wrong with it:
+
+* the arrays may take at most ``max_bytes`` once decompressed (by default 16 times the file's size,
+  and at least 64 MiB; ``save`` does not compress, so its files need 1 times). Each entry's declared
+  size, in the zip directory and in its .npy header, is checked before anything is inflated, and
+  no more than that is ever read, so a few kilobytes cannot ask for gigabytes;
+* an entry is read once however often the structure refers to it, and every reference gets that
+  same array (``save`` never writes such a file: writing into one in place changes them all);
+* the structure may nest at most ``MAX_DEPTH`` (100) levels, and ``save`` refuses deeper objects.
 """
 import json
+import math
 import os
 import re
+import socket
+import struct
+import time
 import uuid
 import zipfile
+import zlib
 from collections.abc import Mapping
 
 import numpy as np
@@ -35,6 +54,20 @@ STRUCTURE = "__minigan_structure__"
 FORMAT = "minigan-checkpoint"
 VERSION = 1
 _NUMPY_SAVEZ_ARGS = {"file", "allow_pickle"}  # names np.savez would take as its own arguments
+MAX_DEPTH = 100  # levels of nesting in a structure: far more than any real checkpoint needs
+SIZE_RATIO = 16  # by default the arrays may take 16 times the file's size once decompressed ...
+MIN_SIZE_LIMIT = 64 * 2 ** 20  # ... and at least 64 MiB, for small files of well-compressed arrays
+STALE_AFTER_S = 24 * 3600  # a temporary this old is orphaned even if its writer cannot be checked
+_CHUNK = 2 ** 20  # arrays are read 1 MiB at a time, straight into their own memory
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:32] or "host"  # a name without dots
+# The middle of a temporary's name (host.pid.random); the older form had only the random part.
+_TEMPORARY = re.compile(r"(?:(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.)?[0-9a-f]{12}")
+# What damaged zip members and .npy headers raise: BadZipFile (bad CRC), zlib.error (bad deflate
+# data), EOFError (cut short), struct.error, LookupError, OverflowError (bad fields),
+# NotImplementedError (an unknown compression), RuntimeError (an encrypted member, or a header
+# nested too deeply for ast), ValueError and TypeError (a bad header); OSError (a read error).
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, struct.error, LookupError, OverflowError,
+            NotImplementedError, RuntimeError, ValueError, TypeError, OSError)
 
 
 class CheckpointError(ValueError):
@@ -58,6 +91,9 @@ def _describe(where):
 
 def _encode(obj, where, arrays):
     """The JSON description of ``obj``; arrays found are added to ``arrays`` (name -> ndarray)."""
+    if len(where) > MAX_DEPTH:
+        raise CheckpointError(f"save: {_describe(where)} is nested more than {MAX_DEPTH} levels deep; "
+                              "load refuses deeper structures")
     if isinstance(obj, np.generic) and obj.dtype.kind in "biuf":  # a NumPy scalar such as np.float32(1)
         return {"scalar": obj.item(), "dtype": obj.dtype.str}
     if obj is None or isinstance(obj, (bool, int, float, str)):
@@ -100,8 +136,10 @@ def save(obj, path):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: folder '{folder}' does not exist (saving to '{path}')")
+    base = os.path.basename(path)
+    _remove_orphaned_temporaries(folder, base)
     # A fresh name in the same folder (os.replace only renames atomically within one file system).
-    temporary = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex[:12]}.tmp")
+    temporary = os.path.join(folder, f".{base}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         with open(temporary, "xb") as f:
             np.savez(f, **arrays)
@@ -125,31 +163,120 @@ def save(obj, path):
             os.close(fd)
 
 
+def _process_exists(pid):
+    if os.name != "posix":
+        return True  # on Windows os.kill would end the process; the age rule applies instead
+    try:
+        os.kill(pid, 0)  # signal 0 checks that the process exists and sends nothing
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):
+        pass  # PermissionError: it exists but another user runs it
+    return True
+
+
+def _remove_orphaned_temporaries(folder, base):
+    """Remove the temporaries that earlier saves to ``folder/base`` left when killed part-way."""
+    prefix = f".{base}."
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        match = _TEMPORARY.fullmatch(name[len(prefix):-len(".tmp")])
+        if match is None:
+            continue  # another checkpoint's temporary, or a file that save did not write
+        file = os.path.join(folder, name)
+        try:
+            # A pid only means something on its own machine (and a live writer's file must stay).
+            writer_gone = match["host"] == _HOST and not _process_exists(int(match["pid"]))
+            if writer_gone or time.time() - os.path.getmtime(file) > STALE_AFTER_S:
+                os.remove(file)
+        except OSError:
+            pass  # removed meanwhile, or not ours to remove: cleaning up is best effort
+
+
 # --- load ----------------------------------------------------------------------------------------
 
-def _decode(spec, read_array, path):
+def _decode(spec, read_array, path, depth=0):
+    if depth > MAX_DEPTH:
+        raise CheckpointError(f"load: '{path}' has a structure nested more than {MAX_DEPTH} levels deep; "
+                              "save never writes one that deep")
     if spec is None or isinstance(spec, (bool, int, float, str)):
         return spec
     if isinstance(spec, dict) and len(spec) == 1:
         (kind, body), = spec.items()
         if kind == "dict":
-            return {key: _decode(value, read_array, path) for key, value in body}
+            return {key: _decode(value, read_array, path, depth + 1) for key, value in body}
         if kind == "list":
-            return [_decode(v, read_array, path) for v in body]
+            return [_decode(v, read_array, path, depth + 1) for v in body]
         if kind == "tuple":
-            return tuple(_decode(v, read_array, path) for v in body)
+            return tuple(_decode(v, read_array, path, depth + 1) for v in body)
         if kind == "array":
             return read_array(body)
     if isinstance(spec, dict) and set(spec) == {"scalar", "dtype"}:
-        return np.dtype(spec["dtype"]).type(spec["scalar"])
+        dtype = np.dtype(spec["dtype"]) if isinstance(spec["dtype"], str) else None
+        # Only the kinds save writes: a void scalar would allocate as many bytes as its value says.
+        if dtype is not None and dtype.kind in "biuf" and isinstance(spec["scalar"], (bool, int, float)):
+            return dtype.type(spec["scalar"])
     raise CheckpointError(f"load: '{path}' has a damaged structure description (unexpected {spec!r:.80})")
 
 
-def load(path):
+def _read_entry(archive, info, where, left, max_bytes):
+    """The array in one .npy member of ``archive``, checked against its declared sizes first and
+    read no further than they say; ``where`` names it in errors, ``left`` is what the limit allows."""
+    if info.file_size > left:
+        raise CheckpointError(f"load: {where} holds {info.file_size} bytes once decompressed, which "
+                              f"passes the limit of {max_bytes} bytes for this file ({max_bytes - left} "
+                              "read already); if you trust the file, pass load(path, max_bytes=...) "
+                              "to allow more")
+    with archive.open(info) as stream:
+        try:
+            version = np.lib.format.read_magic(stream)
+        except ValueError as e:  # a zip member that is not an .npy file
+            raise CheckpointError(f"load: {where} is not a NumPy array (.npy): {e}") from None
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise CheckpointError(f"load: {where} is an .npy file of format version "
+                                  f"{version[0]}.{version[1]}; expected 1.0 or 2.0")
+        if dtype.hasobject:
+            raise CheckpointError(f"load: {where} holds Python objects (a pickled object array); minigan "
+                                  "never unpickles checkpoints, since unpickling can run arbitrary code")
+        if any(n < 0 for n in shape):
+            raise CheckpointError(f"load: {where} declares shape {shape}; expected sizes of 0 or more")
+        size = math.prod(shape) * dtype.itemsize  # Python ints: no overflow, however large the shape
+        if size > info.file_size:
+            raise CheckpointError(f"load: {where} declares shape {shape} of {dtype} ({size} bytes), more "
+                                  f"than the {info.file_size} bytes the entry holds")
+
+        array = np.empty(shape, dtype, order="F" if fortran_order else "C")
+        memory = memoryview(array.reshape(-1, order="A").view(np.uint8))  # the array's own bytes
+        done = 0
+        while done < size:
+            chunk = stream.read(min(_CHUNK, size - done))
+            if not chunk:
+                raise CheckpointError(f"load: {where} is truncated: expected {size} bytes of data, "
+                                      f"found {done}")
+            memory[done:done + len(chunk)] = chunk
+            done += len(chunk)
+        if stream.read(1):  # reading to the end also makes zipfile check the CRC
+            raise CheckpointError(f"load: {where} holds more data than its header declares "
+                                  f"(shape {shape} of {dtype}, {size} bytes)")
+        return array
+
+
+def load(path, *, max_bytes=None):
     """Read a checkpoint written by ``save`` and return the same structure (arrays as NumPy arrays).
 
     Never unpickles: a file holding Python objects is refused. An ``.npz`` written by
     ``numpy.savez`` (no minigan structure) loads as a dict of entry name -> array.
+    ``max_bytes`` bounds what the arrays take once decompressed (default: 16 times the file's size,
+    at least 64 MiB); raise it to read a trusted file whose arrays compress better than that.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -163,36 +290,43 @@ def load(path):
     if not start.startswith(b"PK"):  # every zip archive, so every .npz, starts with "PK"
         raise CheckpointError(f"load: '{path}' is not a minigan checkpoint: an .npz file is a zip archive "
                               f"and this file does not start like one (it starts with {start!r})")
+    if max_bytes is None:
+        max_bytes = max(MIN_SIZE_LIMIT, SIZE_RATIO * os.path.getsize(path))
     try:
-        npz = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        archive = zipfile.ZipFile(path)
+    except _DAMAGED as e:
         raise CheckpointError(f"load: '{path}' looks like an .npz file but cannot be read; it may be "
                               f"truncated or corrupt ({e})") from None
 
-    with npz:
-        def read(name):
-            if name not in npz.files:
-                raise CheckpointError(f"load: '{path}' has no entry '{name}' that its structure refers to")
-            try:
-                value = npz[name]
-            except ValueError as e:
-                if "allow_pickle" in str(e):
-                    raise CheckpointError(
-                        f"load: entry '{name}' of '{path}' holds Python objects (a pickled object array); "
-                        "minigan never unpickles checkpoints, since unpickling can run arbitrary code"
-                    ) from None
-                raise CheckpointError(f"load: entry '{name}' of '{path}' is corrupt: {e}") from None
-            except (OSError, EOFError, zipfile.BadZipFile) as e:
-                raise CheckpointError(f"load: entry '{name}' of '{path}' is corrupt: {e}") from None
-            if not isinstance(value, np.ndarray):  # a zip member that is not an .npy file
-                raise CheckpointError(f"load: entry '{name}' of '{path}' is not a NumPy array (.npy)")
-            return value
+    with archive:
+        # Entries are named as np.load names them: the member "w.npy" holds the entry "w".
+        members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+        arrays = {}  # entry name -> array: each entry is read once, however often it is referred to
+        left = max_bytes
 
-        if STRUCTURE not in npz.files:
-            return {name: read(name) for name in npz.files}
+        def read(name):
+            nonlocal left
+            if name not in members:
+                raise CheckpointError(f"load: '{path}' has no entry '{name}' that its structure refers to")
+            if name not in arrays:
+                where = f"entry '{name}' of '{path}'"
+                try:
+                    arrays[name] = _read_entry(archive, members[name], where, left, max_bytes)
+                except CheckpointError:
+                    raise
+                except _DAMAGED as e:
+                    raise CheckpointError(f"load: {where} is corrupt: {e}") from None
+                left -= members[name].file_size
+            return arrays[name]
+
+        if STRUCTURE not in members:
+            return {name: read(name) for name in members}
         try:
             structure = json.loads(read(STRUCTURE).tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        except RecursionError:  # json recurses once per level; legitimate files stay far shallower
+            raise CheckpointError(f"load: '{path}' has a structure nested too deeply to parse; save "
+                                  f"never nests more than {MAX_DEPTH} levels") from None
+        except ValueError as e:  # not UTF-8, not JSON, or an integer with too many digits
             raise CheckpointError(f"load: '{path}' has a damaged structure description: {e}") from None
         if not isinstance(structure, dict) or structure.get("format") != FORMAT or "root" not in structure:
             raise CheckpointError(f"load: '{path}' has an entry {STRUCTURE} that is not a minigan structure")
@@ -203,5 +337,5 @@ def load(path):
             return _decode(structure["root"], read, path)
         except CheckpointError:
             raise
-        except (TypeError, ValueError) as e:  # e.g. a "dict" whose items are not [key, value] pairs
+        except (TypeError, ValueError, OverflowError) as e:  # e.g. a "dict" whose items are not pairs
             raise CheckpointError(f"load: '{path}' has a damaged structure description: {e}") from None

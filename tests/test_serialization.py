@@ -1,7 +1,13 @@
 """``minigan.save`` / ``minigan.load``: exact round trips of nested checkpoints, no pickle ever,
 atomic writes, and errors that name the file."""
+import io
+import json
 import math
 import os
+import signal
+import subprocess
+import sys
+import time
 import zipfile
 
 import numpy as np
@@ -9,7 +15,8 @@ import pytest
 
 import minigan
 import minigan.nn as nn
-from minigan.serialization import STRUCTURE, CheckpointError
+from minigan import serialization
+from minigan.serialization import FORMAT, STRUCTURE, CheckpointError
 
 from test_nn_module import dcgan_generator
 
@@ -201,3 +208,193 @@ def test_a_zip_that_is_not_an_npz_is_reported(tmp_path):
         z.writestr("readme.txt", "hello")
     with pytest.raises(CheckpointError, match="entry 'readme.txt' of '.*archive.zip' is not a NumPy array"):
         minigan.load(path)
+
+
+# --- hostile or damaged files: every one is refused with a CheckpointError, before any big allocation
+
+def npy_bytes(array=None, header=None, data=b""):
+    """An .npy file as bytes: ``array`` written by NumPy, or a hand-made ``header`` followed by ``data``."""
+    f = io.BytesIO()
+    if array is not None:
+        np.lib.format.write_array(f, array)
+    else:
+        np.lib.format.write_array_header_1_0(f, header)
+        f.write(data)
+    return f.getvalue()
+
+
+def structure_npy(root):
+    text = json.dumps({"format": FORMAT, "version": 1, "root": root})
+    return npy_bytes(np.frombuffer(text.encode(), dtype=np.uint8))
+
+
+def write_zip(path, members, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+
+
+def test_an_entry_referred_to_many_times_is_read_once(tmp_path):
+    """Fault: each reference re-read (and re-inflated) the entry, so a tiny file could ask for
+    gigabytes. Now an entry is read once and every reference gets that same array."""
+    path = tmp_path / "refs.npz"
+    write_zip(path, {"w.npy": npy_bytes(np.zeros(2 ** 20, np.uint8)),  # 1 MiB, ~1 KB once compressed
+                     STRUCTURE + ".npy": structure_npy({"list": [{"array": "w"}] * 3000})},
+              zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 64 * 1024
+    back = minigan.load(path, max_bytes=2 * 2 ** 20)  # 3000 reads would need 3 GiB
+    assert len(back) == 3000 and all(a is back[0] for a in back)  # one shared array, as documented
+    assert back[0].shape == (2 ** 20,) and back[0].flags.writeable
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_inflated(tmp_path):
+    """Fault: no bound on decompressed size. ~80 KB of deflated zeros that inflate to 80 MiB are
+    refused under the default limit (16 x the file size, at least 64 MiB) and load with max_bytes."""
+    path = tmp_path / "bomb.npz"
+    size = 80 * 2 ** 20
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z, z.open("w.npy", "w") as f:
+        f.write(npy_bytes(header={"descr": "|u1", "fortran_order": False, "shape": (size,)}))
+        for _ in range(size // 2 ** 20):
+            f.write(bytes(2 ** 20))
+    assert path.stat().st_size < 200 * 1024
+    with pytest.raises(CheckpointError, match=r"entry 'w' of '.*bomb.npz' holds \d+ bytes once "
+                                              r"decompressed.*limit of 67108864 bytes.*max_bytes"):
+        minigan.load(path)
+    assert minigan.load(path, max_bytes=100 * 2 ** 20)["w"].shape == (size,)
+    minigan.save({"a": np.zeros(100), "b": np.zeros(100)}, tmp_path / "c.npz")  # 800 bytes each
+    with pytest.raises(CheckpointError, match="limit of 1000 bytes"):  # the limit counts every entry
+        minigan.load(tmp_path / "c.npz", max_bytes=1000)
+
+
+def test_huge_or_inconsistent_declared_shapes_are_refused_before_allocating(tmp_path):
+    """Fault: a header declaring 2 PiB raised MemoryError; one whose size overflows int64 or whose
+    data is longer than declared slipped through. The declared size is checked with Python ints."""
+    path = tmp_path / "shapes.npz"
+    cases = {
+        (2 ** 24, 2 ** 24): r"declares shape \(16777216, 16777216\) of float64 \(2251799813685248 bytes\)",
+        (2 ** 40, 2 ** 40): r"declares shape \(1099511627776, 1099511627776\) of float64",
+        (2, -3): r"shape \(2, -3\)",
+    }
+    for shape, message in cases.items():
+        write_zip(path, {"w.npy": npy_bytes(header={"descr": "<f8", "fortran_order": False, "shape": shape},
+                                            data=bytes(16))})
+        with pytest.raises(CheckpointError, match=r"entry 'w' of '.*shapes.npz' .*" + message):
+            minigan.load(path)
+    write_zip(path, {"w.npy": npy_bytes(np.arange(3.0)) + b"extra bytes"})
+    with pytest.raises(CheckpointError, match="holds more data than its header declares"):
+        minigan.load(path)
+    write_zip(path, {"w.npy": npy_bytes(np.arange(3.0))[:-4]})
+    with pytest.raises(CheckpointError, match=r"truncated: expected 24 bytes of data, found 20"):
+        minigan.load(path)
+    write_zip(path, {"w.npy": npy_bytes(np.arange(6.0).reshape(2, 3).T)})  # Fortran order still loads
+    np.testing.assert_array_equal(minigan.load(path)["w"], np.arange(6.0).reshape(2, 3).T)
+
+
+def test_corrupt_compressed_data_is_reported(tmp_path):
+    """Fault: zlib.error, NotImplementedError and RuntimeError escaped from damaged zip members."""
+    path = tmp_path / "corrupt.npz"
+    write_zip(path, {"w.npy": npy_bytes(np.arange(1000.0))}, zipfile.ZIP_DEFLATED)
+    data = bytearray(path.read_bytes())
+    start = 30 + len("w.npy")  # the member's data follows its 30-byte local header and its name
+    data[start:start + 64] = b"\xff" * 64  # a deflate block of the reserved type 3: invalid
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"entry 'w' of '.*corrupt.npz' is corrupt: .*invalid"):
+        minigan.load(path)
+
+    write_zip(path, {"w.npy": npy_bytes(np.arange(3.0))})
+    good = path.read_bytes()
+    central = good.index(b"PK\x01\x02")  # the member's entry in the central directory
+    for offset, field, message in [(10, b"\x63\x00", "compression"), (8, b"\x01\x00", "encrypted")]:
+        data = bytearray(good)
+        data[central + offset:central + offset + 2] = field  # compression method 99 / encrypted flag
+        path.write_bytes(bytes(data))
+        with pytest.raises(CheckpointError, match=f"entry 'w' of '.*corrupt.npz' is corrupt: .*{message}"):
+            minigan.load(path)
+
+
+def test_a_structure_nested_too_deeply_is_refused(tmp_path):
+    """Fault: 10,000 levels raised RecursionError, and any depth below that loaded. Now load refuses
+    more than 100 levels with a clear message, and save refuses to write what load would refuse."""
+    path = tmp_path / "deep.npz"
+    for depth, message in [(10_000, "nested too deeply"), (101, "nested more than 100 levels deep")]:
+        root = '{"list": [' * depth + '"leaf"' + "]}" * depth  # built as text: json.dumps would recurse
+        text = f'{{"format": "{FORMAT}", "version": 1, "root": {root}}}'
+        write_zip(path, {STRUCTURE + ".npy": npy_bytes(np.frombuffer(text.encode(), np.uint8))})
+        with pytest.raises(CheckpointError, match=f"'.*deep.npz' has a structure {message}"):
+            minigan.load(path)
+    obj = "leaf"
+    for _ in range(100):
+        obj = [obj]
+    minigan.save(obj, path)
+    assert minigan.load(path) == obj  # 100 levels: fine both ways
+    with pytest.raises(CheckpointError, match=r"save: obj\[0\]\[0\].* is nested more than 100 levels deep"):
+        minigan.save([obj], path)
+
+
+def test_damaged_scalars_are_reported(tmp_path):
+    """Fault: a scalar of dtype void allocated what its value asked for (MemoryError); an
+    out-of-range value raised OverflowError."""
+    path = tmp_path / "scalars.npz"
+    for spec in [{"scalar": 10 ** 15, "dtype": "|V8"}, {"scalar": 1000, "dtype": "|i1"},
+                 {"scalar": [1.0], "dtype": "<f4"}, {"scalar": 1, "dtype": "no such type"}]:
+        write_zip(path, {STRUCTURE + ".npy": structure_npy({"list": [spec]})})
+        with pytest.raises(CheckpointError, match="'.*scalars.npz' has a damaged structure description"):
+            minigan.load(path)
+
+
+# --- temporaries left by a writer that died ----------------------------------------------------
+
+def dead_pid():
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()  # reaped: its pid now names no process
+    return child.pid
+
+
+@pytest.mark.skipif(os.name != "posix", reason="whether a process is alive is checked on POSIX only")
+def test_save_removes_temporaries_left_by_dead_writers(tmp_path):
+    """Fault: temporaries of a killed save stayed forever. Now the next save to the same path removes
+    those whose writer is gone (or that are a day old), and leaves live writers' and others' alone."""
+    path = tmp_path / "ckpt.npz"
+    dead, alive = dead_pid(), os.getpid()
+    host = serialization._HOST
+    stale = [f".ckpt.npz.{host}.{dead}.0123456789ab.tmp",
+             ".ckpt.npz.0123456789ab.tmp",  # the older name, without host and pid: made a day old below
+             f".ckpt.npz.{host}.{alive}.00000000000a.tmp"]  # made a day old below
+    kept = [f".ckpt.npz.{host}.{alive}.00000000000b.tmp",  # a save in progress
+            f".ckpt.npz.otherhost.{dead}.00000000000c.tmp",  # another machine's pid: age decides
+            f".ckpt.npz.bak.{host}.{dead}.00000000000d.tmp",  # another checkpoint's temporary
+            ".ckpt.npz.notes.tmp"]  # not a temporary of save at all
+    for name in stale + kept:
+        (tmp_path / name).write_bytes(b"PK\x03\x04 half a zip file")
+    a_day_ago = time.time() - 25 * 3600
+    for name in stale[1:]:
+        os.utime(tmp_path / name, (a_day_ago, a_day_ago))
+    minigan.save({"step": 1}, path)
+    assert sorted(os.listdir(tmp_path)) == sorted(kept + ["ckpt.npz"])
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
+def test_a_save_killed_with_sigkill_leaves_a_temporary_the_next_save_removes(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    minigan.save({"step": 1}, path)
+    # The child pauses in save's fsync (the temporary is written, not yet renamed) and is killed there.
+    child_code = ("import os, sys, time\nimport numpy as np\nimport minigan\n"
+                  "def pause(fd):\n    print('written', flush=True)\n    time.sleep(60)\n"
+                  "os.fsync = pause\nminigan.save({'w': np.zeros(10 ** 6)}, sys.argv[1])\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(minigan.__file__)))
+    child = subprocess.Popen([sys.executable, "-c", child_code, str(path)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": root})
+    try:
+        assert child.stdout.readline() == "written\n", child.stderr.read()
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    finally:
+        child.kill()
+        child.wait()
+        child.stdout.close()
+        child.stderr.close()
+    orphans = [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+    assert len(orphans) == 1 and f".{child.pid}." in orphans[0]
+    assert minigan.load(path) == {"step": 1}  # the kill left the previous checkpoint intact
+    minigan.save({"step": 2}, path)
+    assert os.listdir(tmp_path) == ["ckpt.npz"]
