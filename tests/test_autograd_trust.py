@@ -294,6 +294,13 @@ def test_a_number_passed_to_a_custom_op_takes_the_tensors_dtype(dtype):
     assert x.grad.dtype == np.dtype(dtype)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lists_of_python_floats_take_the_tensors_dtype(dtype):
+    x = minigan.rand(2, 3, dtype=dtype)
+    assert (x / [1.0, 2.0, 4.0]).dtype == np.dtype(dtype)
+    assert ([0.5, 1.5, 2.5] - x).dtype == np.dtype(dtype)
+
+
 def test_python_floats_make_float32_tensors_everywhere():
     assert minigan.Tensor(0.5).dtype == np.float32
     assert minigan.Tensor([0.5, 1.5]).dtype == np.float32
@@ -323,3 +330,5 @@ def test_a_number_beside_a_gpu_tensor_goes_to_the_gpu():
     assert y.device == "gpu" and y.dtype == np.float32
     y.sum().backward()
     assert x.grad.device == "gpu"
+    z = x * [1.0, 2.0, 3.0]  # a list goes to the device of the tensor it meets
+    assert z.device == "gpu" and z.dtype == np.float32

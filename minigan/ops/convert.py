@@ -36,8 +36,10 @@ def as_tensor(x, like=None):
     if isinstance(x, (list, tuple)):
         arr = np.asarray(x)
         _check_numeric(arr, x)
-        if arr.dtype.kind == "f" and like is None:
-            arr = arr.astype(DEFAULT_FLOAT)  # Python floats become float32, as in minigan.tensor
+        if arr.dtype.kind == "f":  # Python floats are numbers: like's float dtype, else float32
+            arr = arr.astype(like.dtype if like is not None and like.dtype.kind == "f" else DEFAULT_FLOAT)
+        if like is not None:  # a list has no device of its own: it goes where like is
+            arr = backend.get_array_module(like.data).asarray(arr)
         return as_tensor(arr, like)
     raise TypeError(f"expected a Tensor, an array or a number, got {type(x).__name__}")
 
