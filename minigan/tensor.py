@@ -104,7 +104,9 @@ class Tensor:
         so the gradients can be differentiated again (gradient penalties need this).
         The pass frees the graph's saved tensors as it goes, so a second ``backward()`` through
         the same graph is an error unless the first had ``retain_graph=True`` (the default is
-        ``create_graph``). Gradients accumulate across calls, as in PyTorch: zero them between steps.
+        ``create_graph``). PyTorch lets a second pass through ops that saved nothing (a sum, a
+        reshape) go through; minigan refuses every second pass, one rule that is easy to remember.
+        Gradients accumulate across calls, as in PyTorch: zero them between steps.
         """
         _autograd.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
