@@ -295,6 +295,25 @@ def test_load_state_dict_names_both_shapes_on_mismatch():
             m.load_state_dict(state, strict=strict)
 
 
+def test_load_state_dict_checks_every_entry_before_changing_any():
+    """A bad shape in the last entry, or a float for an integer buffer (it would be truncated):
+    refused, and every earlier entry keeps its value, bit for bit."""
+    m = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    before = {k: v.copy() for k, v in m.state_dict().items()}
+    bad_shape = {k: v + 1 for k, v in before.items()}
+    bad_shape["2.bias"] = np.zeros(3, dtype=np.float32)
+    with pytest.raises(RuntimeError, match=r"size mismatch for '2.bias': the checkpoint has shape \(3,\), "
+                                           r"the model has shape \(2,\)"):
+        m.load_state_dict(bad_shape)
+    bad_dtype = {k: v + 1 for k, v in before.items()}
+    bad_dtype["1.num_batches_tracked"] = np.array(2.5)
+    with pytest.raises(RuntimeError, match=r"dtype mismatch for '1.num_batches_tracked': the checkpoint "
+                                           r"has float64, the model holds whole numbers \(int64\)"):
+        m.load_state_dict(bad_dtype)
+    for key, value in m.state_dict().items():
+        np.testing.assert_array_equal(value, before[key], err_msg=key)
+
+
 def test_load_state_dict_rejects_what_is_not_a_dict_of_arrays():
     m = nn.Linear(3, 2)
     with pytest.raises(TypeError, match="expects a dict"):

@@ -508,6 +508,43 @@ def test_load_state_dict_errors_say_what_differs():
         opt.load_state_dict(bad_lr)
 
 
+def test_load_state_dict_refuses_another_optimisers_state_and_changes_nothing():
+    """Adam's state in an RMSprop (or the reverse) would load "successfully" and fail at the next
+    step (no 'square_avg'); each type's hyperparameters tell them apart, so it is refused at once."""
+    params = [minigan.randn(3, requires_grad=True), minigan.randn(2, requires_grad=True)]
+    made = {SGD: SGD(params, lr=0.1, momentum=0.9), Adam: Adam(params), RMSprop: RMSprop(params)}
+    for opt in made.values():
+        step_with(opt, params, 0)
+    cases = [(RMSprop, Adam, "'alpha', 'momentum', 'centered'"), (Adam, RMSprop, "'betas', 'amsgrad'"),
+             (Adam, SGD, "'betas', 'eps', 'amsgrad'"), (SGD, Adam, "'momentum', 'dampening', 'nesterov'")]
+    for loader, saver, lacking in cases:
+        opt = made[loader]
+        before = opt.state_dict()
+        with pytest.raises(ValueError, match=rf"{loader.__name__}.load_state_dict: parameter group 0 of the "
+                                             rf"state dict has no {lacking}, which every .*another type"):
+            opt.load_state_dict(made[saver].state_dict())
+        after = opt.state_dict()
+        assert after["param_groups"] == before["param_groups"] and after["state"].keys() == before["state"].keys()
+        for i, state in before["state"].items():
+            for key, value in state.items():
+                np.testing.assert_array_equal(after["state"][i][key], value)
+
+
+def test_load_state_dict_checks_every_parameter_before_changing_any():
+    """A bad shape in the last parameter's state: the earlier parameters keep their own state."""
+    params = [minigan.randn(3, requires_grad=True), minigan.randn(2, requires_grad=True)]
+    opt = Adam(params)
+    step_with(opt, params, 0)
+    saved = opt.state_dict()
+    step_with(opt, params, 1)
+    exp_avg = opt.state[params[0]]["exp_avg"].copy()
+    saved["state"][1]["exp_avg"] = np.zeros(5, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"'exp_avg' of parameter 1 has shape \(5,\) but the parameter has shape \(2,\)"):
+        opt.load_state_dict(saved)
+    np.testing.assert_array_equal(opt.state[params[0]]["exp_avg"], exp_avg)
+    assert opt.state[params[0]]["step"] == 2
+
+
 # --- bad input -------------------------------------------------------------------------------------
 
 def test_bad_parameter_lists_are_refused_clearly():

@@ -371,10 +371,19 @@ class Module:
         """Copy values from ``state_dict`` into the Parameters and buffers, in place.
 
         Values may be NumPy/CuPy arrays or Tensors, on any device; each is converted to the
-        device and dtype of the tensor it fills. A shape mismatch is always an error; with
-        ``strict`` (the default) so are missing and unexpected keys. Nothing is changed unless
-        everything fits. Returns ``IncompatibleKeys(missing_keys, unexpected_keys)``.
+        device and dtype of the tensor it fills. A shape mismatch is always an error, and so is a
+        float value for an integer buffer (it would be truncated); with ``strict`` (the default)
+        so are missing and unexpected keys. Every value is checked before any is copied, so
+        nothing is changed unless everything fits. Returns ``IncompatibleKeys(missing_keys,
+        unexpected_keys)``.
         """
+        return self._prepare_load(state_dict, strict)()
+
+    def _prepare_load(self, state_dict, strict=True):
+        """Check ``state_dict`` as ``load_state_dict`` does, raising before anything changes, and
+        return a function that copies the values in (it cannot fail) and returns the
+        ``IncompatibleKeys``. Two steps, so that ``Trainer.load_checkpoint`` can check G, D and
+        both optimisers before it changes any of them."""
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict expects a dict of name -> array, "
                             f"got {type(state_dict).__name__}")
@@ -394,6 +403,9 @@ class Module:
             elif tuple(value.shape) != t.shape:
                 errors.append(f"size mismatch for {key!r}: the checkpoint has shape {tuple(value.shape)}, "
                               f"the model has shape {t.shape}")
+            elif value.dtype.kind == "f" and t.dtype.kind != "f":
+                errors.append(f"dtype mismatch for {key!r}: the checkpoint has {value.dtype}, the model "
+                              f"holds whole numbers ({t.dtype})")
             else:
                 updates.append((t, value))
         if strict and missing:
@@ -403,9 +415,12 @@ class Module:
         if errors:
             raise RuntimeError(f"error(s) in loading state_dict for {type(self).__name__}:\n    " +
                                "\n    ".join(errors))
-        for t, value in updates:
-            t.data[...] = backend.to_device(value, t.device).astype(t.dtype, copy=False)
-        return IncompatibleKeys(missing, unexpected)
+
+        def copy_in():
+            for t, value in updates:
+                t.data[...] = backend.to_device(value, t.device).astype(t.dtype, copy=False)
+            return IncompatibleKeys(missing, unexpected)
+        return copy_in
 
     # --- printing ---------------------------------------------------------------------------------
 

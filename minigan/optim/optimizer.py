@@ -191,9 +191,17 @@ class Optimizer:
         return {"state": state, "param_groups": param_groups}
 
     def load_state_dict(self, state_dict):
-        """Restore a ``state_dict()`` taken from an optimiser with the same groups and parameter
-        shapes. Hyperparameters come from the saved groups; buffers are copied onto each
-        parameter's device with its dtype. Nothing changes if the state dict does not fit."""
+        """Restore a ``state_dict()`` taken from an optimiser of the same type, with the same
+        groups and parameter shapes. Hyperparameters come from the saved groups, as in PyTorch
+        (``Trainer.load_checkpoint`` keeps the ones given now instead); buffers are copied onto
+        each parameter's device with its dtype. Everything is checked before anything changes, so
+        nothing changes if the state dict does not fit."""
+        self._prepare_load(state_dict)()
+
+    def _prepare_load(self, state_dict):
+        """Check ``state_dict`` as ``load_state_dict`` does, raising before anything changes, and
+        return a function that installs it (and cannot fail): two steps, so that
+        ``Trainer.load_checkpoint`` can check both networks and both optimisers first."""
         name = type(self).__name__
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
             got = sorted(map(str, state_dict)) if isinstance(state_dict, dict) else type(state_dict).__name__
@@ -208,6 +216,12 @@ class Optimizer:
             if not isinstance(saved, dict) or "params" not in saved:
                 raise ValueError(f"{name}.load_state_dict: parameter group {i} of the state dict "
                                  f"should be a dict with a 'params' entry, got {saved!r:.80}")
+            lacking = [key for key in self.defaults if key not in saved]
+            if lacking:  # each optimiser type has its own hyperparameters: Adam's betas, RMSprop's alpha
+                held = [key for key in saved if key != "params"]
+                raise ValueError(f"{name}.load_state_dict: parameter group {i} of the state dict has no "
+                                 f"{', '.join(map(repr, lacking))}, which every {name} group has; it has "
+                                 f"{', '.join(map(repr, held))}: was it saved by another type of optimiser?")
             numbers_saved = [int(k) for k in saved["params"]]
             if len(numbers_saved) != len(group["params"]):
                 raise ValueError(f"{name}.load_state_dict: parameter group {i} has {len(numbers_saved)} "
@@ -228,8 +242,10 @@ class Optimizer:
                                  f"{number}, but its groups list only parameters {sorted(param_of)}")
             p = param_of[number]
             new_state[p] = {key: _restored(value, key, p, number, name) for key, value in saved.items()}
-        self.param_groups = new_groups
-        self.state = new_state
+
+        def install():
+            self.param_groups, self.state = new_groups, new_state
+        return install
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
@@ -290,6 +306,9 @@ def _restored(value, key, param, number, name):
         return int(step)
     if not hasattr(value, "shape"):
         return _plain(value)
+    if value.dtype.kind not in "biuf":
+        raise ValueError(f"{name}.load_state_dict: state {key!r} of parameter {number} must hold numbers, "
+                         f"got dtype {value.dtype}")
     if tuple(value.shape) != param.shape:
         raise ValueError(f"{name}.load_state_dict: state {key!r} of parameter {number} has shape "
                          f"{tuple(value.shape)} but the parameter has shape {param.shape}")
