@@ -418,7 +418,7 @@ class Module:
 
         def copy_in():
             for t, value in updates:
-                t.data[...] = backend.to_device(value, t.device).astype(t.dtype, copy=False)
+                t._write(backend.to_device(value, t.device).astype(t.dtype, copy=False))
             return IncompatibleKeys(missing, unexpected)
         return copy_in
 
