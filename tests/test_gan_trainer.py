@@ -1,29 +1,34 @@
 """The training loop: files a run makes, every objective end to end, EMA, conditional sampling,
-exact resumption after an interruption, and the NaN guard that protects the last checkpoint.
+exact resumption after an interruption (a crash or Ctrl-C), the guards that keep NaN out of the
+weights and the checkpoints, and resumes that are refused before anything changes.
 
 Runs use tiny networks and a few dozen synthetic 28x28 images, so each test takes a second or two.
 """
 import os
+import re
+import signal
 
 import numpy as np
 import pytest
 
 import minigan
+import minigan.functional as F
 import minigan.nn as nn
 from minigan.data import DataLoader
 from minigan.gan import EMA, RECIPES, Trainer, TrainingDiverged
 from minigan.gan.models import Discriminator, Generator, build
+from minigan.optim import Adam, RMSprop
 
 
-def tiny_gan(num_classes=None, dropout=0.0):
+def tiny_gan(num_classes=None, dropout=0.0, d_width=32):
     """G: z(8) -> 784 and D: 784 -> 1, small enough to train in milliseconds."""
     embed = 4 if num_classes else 0
     G = Generator(nn.Sequential(nn.Linear(8 + embed, 32), nn.LeakyReLU(0.2), nn.Linear(32, 784), nn.Tanh()),
                   z_dim=8, num_classes=num_classes, embed_dim=4 if num_classes else None)
     layers = [] if num_classes else [nn.Flatten()]
-    layers += [nn.Linear(784 + embed, 32), nn.LeakyReLU(0.2)]
+    layers += [nn.Linear(784 + embed, d_width), nn.LeakyReLU(0.2)]
     layers += [nn.Dropout(dropout)] if dropout else []
-    layers += [nn.Linear(32, 1)]
+    layers += [nn.Linear(d_width, 1)]
     D = Discriminator(nn.Sequential(*layers), num_classes=num_classes, embed_dim=4 if num_classes else None)
     return G, D
 
@@ -35,9 +40,12 @@ def tiny_data(n=48, seed=0):
     return images, labels
 
 
-def make_trainer(tmp_path=None, loss="nonsaturating", num_classes=None, **options):
+def make_trainer(tmp_path=None, loss="nonsaturating", num_classes=None, arch="mlp", **options):
     minigan.manual_seed(0)
-    G, D = tiny_gan(num_classes, dropout=options.pop("dropout", 0.0))
+    if arch == "dcgan":  # batch norm in G, dropout in D, at 1/32 of the example's channels
+        G, D = build("dcgan", z_dim=8, width=1 / 32, dropout=0.3)
+    else:
+        G, D = tiny_gan(num_classes, dropout=options.pop("dropout", 0.0), d_width=options.pop("d_width", 32))
     return Trainer(G, D, loss, z_dim=8, num_classes=num_classes, progress=False, n_samples=16,
                    out_dir=None if tmp_path is None else str(tmp_path), **options)
 
@@ -172,3 +180,248 @@ def test_resume_refuses_a_checkpoint_of_another_loss(tmp_path):
     other = make_trainer(tmp_path, loss="hinge")
     with pytest.raises(ValueError, match="trained with loss 'nonsaturating', not 'hinge'"):
         other.load_checkpoint(other.checkpoint_path)
+
+
+# --- fault safety: NaN, out_dir, Ctrl-C, hyperparameters on resume, all-or-nothing loads -------
+
+def assert_same(a, b, where="state"):
+    """Two nested states (dicts, lists, arrays, numbers) are equal bit for bit; NaN equals NaN."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), where
+        for key in a:
+            assert_same(a[key], b[key], f"{where}[{key!r}]")
+    elif isinstance(a, (list, tuple)) and not isinstance(a, np.ndarray):
+        assert isinstance(b, (list, tuple)) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{where}[{i}]")
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype, where
+        np.testing.assert_array_equal(a, b, err_msg=where)
+    else:
+        assert a == b, where
+
+
+def assert_same_trainer_state(a, b):
+    """Weights, buffers, both optimisers, the EMA, the step/epoch/batch counters, the RNG state and
+    the history of two trainers are equal bit for bit."""
+    assert_same(a.state_dict(), b.state_dict())
+
+
+class SqrtOfReLU(nn.Module):
+    """sqrt(relu(x)), once switched on (identity before): finite everywhere, but its slope at 0 is
+    infinite, so every unit that relu zeroes gets the gradient inf * 0 = NaN, with a finite loss."""
+
+    def __init__(self):
+        super().__init__()
+        self.on = False
+
+    def forward(self, x):
+        return F.relu(x).sqrt() if self.on else x
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning", "ignore:divide by zero:RuntimeWarning")
+def test_a_nan_gradient_with_a_finite_loss_stops_before_the_weights_or_a_checkpoint_change(tmp_path):
+    """The loss guard alone lets a NaN gradient through: the optimiser would write NaN into G and
+    the next checkpoint would keep it. The gradient guard stops the step before the update and
+    names the network, the parameter and the step; the checkpoint on disk is the last good one."""
+    minigan.manual_seed(0)
+    sqrt = SqrtOfReLU()
+    G = Generator(nn.Sequential(nn.Linear(8, 32), sqrt, nn.Linear(32, 784), nn.Tanh()), z_dim=8)
+    _, D = tiny_gan()
+
+    def switch_on_at_step_3(trainer, record):
+        if trainer.step == 3:
+            sqrt.on = True
+
+    trainer = Trainer(G, D, z_dim=8, progress=False, n_samples=16, out_dir=str(tmp_path), checkpoint_every=1,
+                      callbacks=[switch_on_at_step_3])
+    with pytest.raises(TrainingDiverged, match=r"gradient of G's parameter 'body\.0\.weight' \(shape \(32, 8\)\) "
+                                               r"holds NaN at step 3.*before G's update"):
+        trainer.fit(loader_for(), epochs=1)
+    state = minigan.load(trainer.checkpoint_path)
+    assert state["step"] == 3
+    for key, value in state["G"].items():
+        assert np.isfinite(value).all(), key
+        np.testing.assert_array_equal(value, dict(G.named_parameters())[key].numpy())  # G never stepped
+
+
+def test_save_checkpoint_refuses_a_state_with_nan_and_keeps_the_last_good_file(tmp_path):
+    """A non-finite weight, optimiser moment or EMA weight is never written over a good checkpoint."""
+    trainer = make_trainer(tmp_path, ema_decay=0.9)
+    trainer.fit(loader_for(), epochs=1)
+    good = open(trainer.checkpoint_path, "rb").read()
+    poisons = [(lambda: next(iter(trainer.D.parameters())).data, r"D\['body\.1\.weight'\]"),
+               (lambda: next(iter(trainer.g_opt.state.values()))["exp_avg_sq"], r"g_opt\['state'\]\[0\]\['exp_avg_sq'\]"),
+               (lambda: trainer.ema.shadow[-1], r"ema\['shadow'\]\[3\]")]
+    for array, where in poisons:
+        saved = array().copy()
+        array()[...] = np.inf
+        with pytest.raises(TrainingDiverged, match=rf"not saving .*checkpoint\.npz.*{where} holds inf"):
+            trainer.save_checkpoint(trainer.checkpoint_path)
+        array()[...] = saved
+        assert open(trainer.checkpoint_path, "rb").read() == good
+    assert sorted(os.listdir(tmp_path)) == sorted(["checkpoint.npz", "losses.png", "samples_epoch001.png"])
+
+
+def test_an_unusable_out_dir_fails_when_the_trainer_is_made_naming_the_path(tmp_path):
+    """Not after the first epoch of training: at construction, with the path in the message."""
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    for bad in (a_file, a_file / "run"):
+        with pytest.raises(OSError, match=f"out_dir '{bad}'"):
+            make_trainer(bad)
+    make_trainer(tmp_path / "new" / "run")  # a missing folder is made
+    assert os.path.isdir(tmp_path / "new" / "run") and os.listdir(tmp_path / "new" / "run") == []
+
+
+def test_a_read_only_out_dir_fails_when_the_trainer_is_made(tmp_path):
+    read_only = tmp_path / "read_only"
+    read_only.mkdir()
+    read_only.chmod(0o500)
+    try:
+        if os.access(read_only, os.W_OK):
+            pytest.skip("running as root: every folder is writable")
+        with pytest.raises(OSError, match=f"out_dir '{read_only}' .*files can be written"):
+            make_trainer(read_only)
+    finally:
+        read_only.chmod(0o700)
+
+
+def test_ctrl_c_mid_step_finishes_the_step_saves_it_and_the_run_resumes_bit_for_bit(tmp_path, capsys):
+    """A real SIGINT lands inside step 7 (in G's forward): the step still completes, a checkpoint
+    of it is saved, fit says how to resume and raises KeyboardInterrupt; resuming from it ends
+    exactly where a run that was never interrupted ends."""
+    reference = make_trainer(dropout=0.3, ema_decay=0.9, instance_noise=0.1)
+    reference.fit(loader_for(), epochs=2)
+
+    first = make_trainer(tmp_path, dropout=0.3, ema_decay=0.9, instance_noise=0.1)
+
+    def ctrl_c_in_step_7(module, args):
+        if first.step == 7:
+            handle.remove()
+            os.kill(os.getpid(), signal.SIGINT)
+
+    handle = first.G.register_forward_pre_hook(ctrl_c_in_step_7)
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(loader_for(), epochs=2)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back as it was
+    assert minigan.load(first.checkpoint_path)["step"] == 8  # step 7 (counting from 0) finished
+    out = capsys.readouterr().out
+    assert f"saved a checkpoint of step 8 to {first.checkpoint_path}" in out
+    assert f"fit(..., resume='{first.checkpoint_path}')" in out
+
+    resumed = make_trainer(dropout=0.3, ema_decay=0.9, instance_noise=0.1)
+    minigan.manual_seed(12345)  # the resumed run must not depend on the RNG state it starts with
+    resumed.fit(loader_for(), epochs=2, resume=first.checkpoint_path)
+    assert_same_trainer_state(reference, resumed)
+
+
+def test_an_interrupt_that_lands_mid_step_saves_nothing_half_done(tmp_path, capsys):
+    """A KeyboardInterrupt raised inside a step (a second Ctrl-C, or code that raises it) leaves
+    the step half done: nothing is saved, and the message names the last checkpoint instead."""
+    trainer = make_trainer(tmp_path, checkpoint_every=2)
+
+    def interrupt_in_step_5(module, args):
+        if trainer.step == 5:
+            raise KeyboardInterrupt
+
+    trainer.G.register_forward_pre_hook(interrupt_in_step_5)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(loader_for(), epochs=1)
+    assert minigan.load(trainer.checkpoint_path)["step"] == 4
+    assert "in the middle of step 5: not saved" in capsys.readouterr().out
+
+
+RESUME_CASES = [(loss, "mlp") for loss in sorted(RECIPES)] + [("nonsaturating", "dcgan"), ("wgan-gp", "dcgan")]
+
+
+@pytest.mark.parametrize("loss, arch", RESUME_CASES, ids=[f"{loss}-{arch}" for loss, arch in RESUME_CASES])
+def test_stop_and_resume_equals_an_uninterrupted_run_bit_for_bit(tmp_path, loss, arch):
+    """Ctrl-C (a callback raising KeyboardInterrupt) after step 7 of 12, in the middle of the second
+    epoch and of an n_critic cycle; the resumed run restores the RNG, the data position, the EMA,
+    the n_critic phase, the instance-noise schedule and the history, and ends bit for bit where
+    the uninterrupted run ends."""
+    options = dict(loss=loss, arch=arch, ema_decay=0.9, instance_noise=0.1)
+    reference = make_trainer(**options)
+    reference.fit(loader_for(), epochs=2)
+
+    def ctrl_c_after_step_7(trainer, record):
+        if trainer.step == 7:
+            raise KeyboardInterrupt
+
+    first = make_trainer(tmp_path, callbacks=[ctrl_c_after_step_7], **options)
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(loader_for(), epochs=2)
+    assert minigan.load(first.checkpoint_path)["step"] == 7  # saved on Ctrl-C (the last periodic one: 6)
+    resumed = make_trainer(**options)
+    minigan.manual_seed(12345)
+    resumed.fit(loader_for(), epochs=2, resume=first.checkpoint_path)
+    assert resumed.step == 12 and resumed.epoch == 2
+    assert_same_trainer_state(reference, resumed)
+
+
+def test_resume_uses_the_hyperparameters_given_now_and_says_which_it_replaced(tmp_path, capsys):
+    """As when a command line is run again with other flags: the learning rates and EMA decay
+    given to the new Trainer win over the checkpoint's, and a line names each replaced value.
+    Everything else (moments, step counts, EMA weights) comes from the checkpoint."""
+    first = make_trainer(tmp_path, g_lr=2e-4, ema_decay=0.9)
+    first.fit(loader_for(), epochs=1)
+    capsys.readouterr()
+    resumed = make_trainer(g_lr=1e-4, ema_decay=0.95)
+    resumed.load_checkpoint(first.checkpoint_path)
+    assert resumed.g_opt.param_groups[0]["lr"] == 1e-4 and resumed.ema.decay == 0.95
+    out = capsys.readouterr().out
+    assert "resume: G's optimiser lr 0.0002 from the checkpoint replaced by 0.0001 given now" in out
+    assert "resume: EMA decay 0.9 from the checkpoint replaced by 0.95 given now" in out
+    assert "D's optimiser" not in out  # the same lr as before: nothing to say
+    saved = first.state_dict()
+    assert_same(saved["g_opt"]["state"], resumed.g_opt.state_dict()["state"])
+    assert_same(saved["ema"]["shadow"], resumed.ema.state_dict()["shadow"])
+
+
+def test_resume_with_an_ema_the_checkpoint_lacks_starts_it_from_the_loaded_weights(tmp_path, capsys):
+    first = make_trainer(tmp_path)
+    first.fit(loader_for(), epochs=1)
+    resumed = make_trainer(ema_decay=0.9)
+    resumed.load_checkpoint(first.checkpoint_path)
+    assert_same(weights(first.G), resumed.ema.shadow)
+    assert resumed.ema.updates == 0
+    assert "the checkpoint has no EMA of G" in capsys.readouterr().out
+
+
+def test_resume_with_a_d_of_another_width_is_refused_before_anything_changes(tmp_path):
+    """G fits the checkpoint, D does not: G must not be loaded either."""
+    first = make_trainer(tmp_path)
+    first.fit(loader_for(), epochs=1)
+    other = make_trainer(d_width=64)
+    before = other.state_dict()
+    with pytest.raises(ValueError, match=rf"(?s)cannot resume from '{re.escape(first.checkpoint_path)}': D does "
+                                         r"not fit.*'body\.1\.weight'.*\(32, 784\).*\(64, 784\)"):
+        other.load_checkpoint(first.checkpoint_path)
+    assert_same(before, other.state_dict())
+
+
+def test_resume_with_another_optimiser_type_is_refused_before_anything_changes(tmp_path):
+    first = make_trainer(tmp_path)
+    first.fit(loader_for(), epochs=1)
+    minigan.manual_seed(0)
+    G, D = tiny_gan()
+    other = Trainer(G, D, z_dim=8, progress=False, n_samples=16, ema_decay=0.9,
+                    d_optimizer=RMSprop(D.parameters(), lr=2e-4))
+    other.fit(loader_for(), epochs=1)  # some state of its own, to see that it stays
+    before = other.state_dict()
+    with pytest.raises(ValueError, match=r"D's optimiser does not fit.*RMSprop.*'alpha'"):
+        other.load_checkpoint(first.checkpoint_path)
+    assert_same(before, other.state_dict())
+
+
+def test_ema_load_is_all_or_nothing():
+    G, _ = tiny_gan()
+    ema = EMA(G, decay=0.9)
+    before = [a.copy() for a in ema.shadow]
+    state = ema.state_dict()
+    state["shadow"] = [a + 1 for a in state["shadow"]]
+    state["shadow"][-1] = np.zeros(5, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"EMA weight 3 has shape \(5,\) in the state, \(784,\) here"):
+        ema.load_state_dict(state)
+    assert_same(before, ema.shadow)

@@ -51,11 +51,32 @@ class EMA:
         return {"decay": self.decay, "updates": self.updates, "shadow": [a.copy() for a in self.shadow]}
 
     def load_state_dict(self, state):
-        shadow = state["shadow"]
+        """Restore a ``state_dict()``: the averaged weights, the update count and the decay. Every
+        weight is checked before any is copied, so nothing changes if the state does not fit."""
+        self._prepare_load(state)()
+
+    def _prepare_load(self, state):
+        """Check ``state`` (raising before anything changes) and return a function that copies it
+        in and cannot fail: ``Trainer.load_checkpoint`` checks every part of a checkpoint first."""
+        if not isinstance(state, dict) or not {"decay", "updates", "shadow"} <= set(state):
+            got = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"EMA state must be a dict with 'decay', 'updates' and 'shadow', got {got}")
+        shadow, updates = state["shadow"], state["updates"]
         if len(shadow) != len(self.shadow):
             raise ValueError(f"EMA state has {len(shadow)} weights but the module has {len(self.shadow)}")
-        for avg, saved in zip(self.shadow, shadow):
+        for i, (avg, saved) in enumerate(zip(self.shadow, shadow)):
+            if not hasattr(saved, "dtype") or saved.dtype.kind != "f":
+                raise ValueError(f"EMA weight {i} must be a float array, got {getattr(saved, 'dtype', type(saved))}")
             if tuple(avg.shape) != tuple(saved.shape):
-                raise ValueError(f"EMA state shape {tuple(saved.shape)} does not match weight {tuple(avg.shape)}")
-            avg[...] = backend.get_array_module(avg).asarray(saved)  # onto avg's device
-        self.decay, self.updates = state["decay"], state["updates"]
+                raise ValueError(f"EMA weight {i} has shape {tuple(saved.shape)} in the state, "
+                                 f"{tuple(avg.shape)} here")
+        if isinstance(updates, bool) or int(updates) != updates or updates < 0:
+            raise ValueError(f"EMA updates must be a whole number >= 0, got {updates!r}")
+        if not 0 < state["decay"] < 1:
+            raise ValueError(f"EMA decay must be in (0, 1), got {state['decay']}")
+
+        def copy_in():
+            for avg, saved in zip(self.shadow, shadow):
+                avg[...] = backend.get_array_module(avg).asarray(saved)  # onto avg's device
+            self.decay, self.updates = state["decay"], int(updates)
+        return copy_in

@@ -9,13 +9,25 @@ One training step:
 
 Around it: per-step history (losses, mean D outputs, gradient norms), a progress bar, sample
 grids from fixed noise, loss curves, an EMA of G, atomic checkpoints of both networks and both
-optimisers, ``resume`` that continues bit-for-bit (same seed, on CPU), and a guard that stops a
-run whose loss becomes NaN or inf, leaving the last good checkpoint untouched.
+optimisers, ``resume`` that continues bit-for-bit (same seed, on CPU), and the guards that make
+a run safe to stop at any moment:
+
+* a run whose loss or gradient becomes NaN or inf stops before that update reaches the weights,
+  and a checkpoint is never written from a state holding NaN or inf, so the last good one stays;
+* Ctrl-C lets the step in progress finish, saves it, says how to resume and raises
+  KeyboardInterrupt (half a step, D updated and G not, is never saved);
+* a checkpoint that does not fit (another architecture or optimiser) is refused before anything
+  is loaded, and on resume the hyperparameters given now win over the saved ones, with a line
+  for each saved value replaced.
 
 ``examples/mnist_gan.py`` writes the same loop out step by step; read it first.
 """
+import contextlib
 import math
 import os
+import signal
+import tempfile
+import threading
 
 import numpy as np
 
@@ -41,7 +53,8 @@ RECIPES = {
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the run stopped before saving anything from that step."""
+    """A loss or gradient became NaN or infinite (the run stopped before that update), or a state
+    holding NaN or inf was about to be saved as a checkpoint (it was not)."""
 
 
 class Trainer:
@@ -53,7 +66,8 @@ class Trainer:
     each (two time-scale updates, TTUR). Options: ``ema_decay`` (EMA of G's weights for samples),
     ``label_smoothing`` (real target 1 - s; BCE-based objectives only), ``instance_noise``
     (Gaussian noise of this std added to D's inputs, decayed linearly to 0 over the run),
-    ``r1_gamma`` (R1 penalty on real data), ``out_dir`` (samples, loss plot and checkpoints go there):
+    ``r1_gamma`` (R1 penalty on real data), ``out_dir`` (samples, loss plot and checkpoints go there;
+    made if missing, and checked now, so that a folder that cannot be written to fails at once):
     a sample grid and a checkpoint every ``epoch_every`` epochs, a checkpoint every
     ``checkpoint_every`` steps, and a grid every ``sample_every`` steps when set.
     """
@@ -80,6 +94,8 @@ class Trainer:
         self.g_opt = g_optimizer or _optimizer(recipe, G.parameters(), g_lr)
         self.d_opt = d_optimizer or _optimizer(recipe, D.parameters(), d_lr)
         self.ema = EMA(G, ema_decay) if ema_decay else None
+        if out_dir is not None:
+            _check_writable_folder(out_dir)
         self.out_dir, self.sample_every, self.checkpoint_every = out_dir, sample_every, checkpoint_every
         self.epoch_every = epoch_every
         self.callbacks, self.progress, self.device = list(callbacks), progress, backend.normalize_device(device)
@@ -99,6 +115,9 @@ class Trainer:
         self.history = {k: [] for k in ("step", "epoch", "d_loss", "g_loss", "d_real", "d_fake",
                                         "d_grad_norm", "g_grad_norm")}
         self._total_steps, self._stop = None, False
+        # For Ctrl-C: a step is in progress from taking its batch until its figures are logged
+        # (only between steps is the state one that can be saved), and whether Ctrl-C was pressed.
+        self._step_in_progress, self._ctrl_c = False, False
 
     # --- one step --------------------------------------------------------------------------
 
@@ -142,7 +161,7 @@ class Trainer:
             d_loss = d_loss + r1_penalty(self._critic(labels), real, self.r1_gamma)
         check_finite("d_loss", d_loss, self.step)  # before backward: the weights stay good
         d_loss.backward()
-        d_norm = grad_norm(self.D.parameters())
+        d_norm = check_gradients("D", self.d_opt, self.D, self.step)  # a finite loss can still have NaN grads
         self.d_opt.step()
         if self.clip_value:
             clip_weights_(self.D.parameters(), self.clip_value)
@@ -157,7 +176,7 @@ class Trainer:
             g_loss = self.objective.g_loss(self.D(self._with_noise(fake), *cond(fake_labels)))
             check_finite("g_loss", g_loss, self.step)
             g_loss.backward()
-            record["g_grad_norm"] = grad_norm(self.G.parameters())
+            record["g_grad_norm"] = check_gradients("G", self.g_opt, self.G, self.step)
             self.g_opt.step()
             if self.ema is not None:
                 self.ema.update()
@@ -172,19 +191,22 @@ class Trainer:
     def fit(self, loader, epochs=1, resume=None):
         """Train for ``epochs`` passes over ``loader`` (a ``minigan.data.DataLoader``; give it a
         seed for runs that can be resumed exactly). ``resume``: a checkpoint path to continue from.
-        Returns the history (a dict of lists, one entry per step)."""
+        Returns the history (a dict of lists, one entry per step). On Ctrl-C the step in progress
+        finishes, a checkpoint of it is saved (with ``out_dir``) and KeyboardInterrupt is raised."""
         if resume is not None:
             self.load_checkpoint(resume)
         self._total_steps = epochs * len(loader)
-        for epoch in range(self.epoch, epochs):
-            bar = self.start_epoch(loader, epoch, epochs)
-            for real, labels in self.batches(loader):
-                self.end_step(self.train_step(real, labels), bar)
+        hint = f"to go on: trainer.fit(..., resume={self.checkpoint_path!r})" if self.out_dir else None
+        with self.save_on_ctrl_c(resume_hint=hint):
+            for epoch in range(self.epoch, epochs):
+                bar = self.start_epoch(loader, epoch, epochs)
+                for real, labels in self.batches(loader):
+                    self.end_step(self.train_step(real, labels), bar)
+                    if self._stop:
+                        break
+                self.end_epoch(bar)
                 if self._stop:
                     break
-            self.end_epoch(bar)
-            if self._stop:
-                break
         if self.out_dir:
             self.save_checkpoint(self.checkpoint_path)
             self.plot_losses()
@@ -202,22 +224,26 @@ class Trainer:
         return ProgressBar(len(loader), desc=f"epoch {epoch + 1}/{epochs}", enabled=self.progress)
 
     def batches(self, loader):
-        """(real, labels) batches of the current epoch, skipping those a resumed run already used."""
-        skip, self.batch_in_epoch = self.batch_in_epoch, 0
+        """(real, labels) batches of the current epoch, skipping those a resumed run already used.
+        Taking a batch starts a step; ``end_step`` ends it."""
+        skip = self.batch_in_epoch  # unchanged while skipping, so a Ctrl-C then still saves the truth
         for i, batch in enumerate(loader):
-            self.batch_in_epoch = i + 1
             if i < skip:
                 continue
+            self.batch_in_epoch, self._step_in_progress = i + 1, True
             real, labels = batch if isinstance(batch, tuple) else (batch, None)
             yield real, (labels.numpy().astype(np.int64) if self.num_classes else None)
 
     def end_step(self, record, bar=None):
         """Log a step's figures (stopping on NaN/inf), update the bar, run callbacks, and save
-        samples and a checkpoint when their step counts come round."""
+        samples and a checkpoint when their step counts come round. Call it after ``self.step``
+        has counted the step. Raises KeyboardInterrupt here if Ctrl-C was pressed during the step
+        (see ``save_on_ctrl_c``)."""
         for which in ("d_loss", "g_loss"):
             if record[which] is not None:
                 check_finite(which, record[which], self.step)
         self._log(record)
+        self._step_in_progress = False  # the step is complete: from here its state may be saved
         if bar is not None:
             bar.update(1, d_loss=self.history["d_loss"][-1], g_loss=self.history["g_loss"][-1])
         for callback in self.callbacks:
@@ -226,6 +252,54 @@ class Trainer:
             self.save_checkpoint(self.checkpoint_path)
         if self.out_dir and self.sample_every and self.step % self.sample_every == 0:
             self.save_samples(f"samples_step{self.step:06d}.png")
+        if self._ctrl_c:
+            raise KeyboardInterrupt  # pressed during this step, held back until the step was done
+
+    @contextlib.contextmanager
+    def save_on_ctrl_c(self, resume_hint=None):
+        """Make Ctrl-C stop a training loop (built from ``batches`` and ``end_step``) cleanly.
+
+        Inside the ``with`` block Ctrl-C only sets a flag: the step in progress finishes, and
+        ``end_step`` raises KeyboardInterrupt. Stopping mid-step would leave D updated but not G
+        (or an optimiser half way through its parameters): not a state to resume from. On the way
+        out a checkpoint of the last complete step is saved (with ``out_dir``), ``resume_hint`` is
+        printed, and the KeyboardInterrupt goes on to the caller. A second Ctrl-C stops at once;
+        if it lands mid-step, nothing is saved and the last checkpoint stays as it was.
+        """
+        def request_stop(signum, frame):
+            self._ctrl_c = True
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
+
+        # Python runs signal handlers in its main thread only; a handler someone else set stays.
+        take_over = (threading.current_thread() is threading.main_thread()
+                     and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+        if take_over:
+            signal.signal(signal.SIGINT, request_stop)
+        try:
+            yield
+            if self._ctrl_c:  # pressed after the last step ended: stop all the same
+                raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            self._save_after_ctrl_c()
+            if resume_hint and self.out_dir and os.path.exists(self.checkpoint_path):
+                print(resume_hint)
+            raise
+        finally:
+            if take_over:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+            self._ctrl_c = False
+
+    def _save_after_ctrl_c(self):
+        if self._step_in_progress:
+            print(f"\ninterrupted in the middle of step {self.step}: not saved (half a step cannot be "
+                  "resumed from)" + (f"; the last checkpoint is {self.checkpoint_path}"
+                                     if self.out_dir and os.path.exists(self.checkpoint_path) else ""))
+        elif self.out_dir:
+            try:
+                self.save_checkpoint(self.checkpoint_path)
+                print(f"\ninterrupted: saved a checkpoint of step {self.step} to {self.checkpoint_path}")
+            except TrainingDiverged as e:
+                print(f"\ninterrupted: {e}")
 
     def end_epoch(self, bar=None):
         """Close the bar; unless stopped early, save the epoch's sample grid and a checkpoint."""
@@ -300,25 +374,137 @@ class Trainer:
 
     def save_checkpoint(self, path):
         """Both networks, both optimisers, the EMA, the position in the data and the RNG state,
-        written atomically (a crash mid-write leaves the previous checkpoint intact)."""
+        written atomically (a crash mid-write leaves the previous checkpoint intact). A state
+        holding NaN or inf is refused (TrainingDiverged) and nothing is written, so the last good
+        checkpoint is never replaced by a bad one."""
+        state = self.state_dict()
+        for part in ("G", "D", "g_opt", "d_opt", "ema"):  # not the history: NaN marks "no G update"
+            bad = _non_finite(state[part], part)
+            if bad:
+                raise TrainingDiverged(f"not saving a checkpoint to '{path}' at step {self.step}: {bad}; "
+                                       "the checkpoint already there (if any) is left as it was")
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        save(self.state_dict(), path)
+        save(state, path)
 
     def load_checkpoint(self, path):
+        """Continue from a checkpoint: both networks, both optimisers' state, the EMA, the position
+        in the data, the RNG state and the history.
+
+        All or nothing: every part is checked against this trainer before any is loaded, so a
+        checkpoint of another architecture or optimiser is refused (ValueError, saying which part
+        and what differs) and leaves the trainer exactly as it was. The hyperparameters given to
+        this Trainer (learning rates, betas, EMA decay, ...) win over the saved ones, as when a
+        command is run again with other flags; a line names each saved value that was replaced.
+        """
         state = load(path)
-        if state.get("loss") != self.loss_name:
-            raise ValueError(f"checkpoint '{path}' was trained with loss {state.get('loss')!r}, "
+        missing = [key for key in self.state_dict() if key not in state]
+        if missing:
+            raise ValueError(f"'{path}' is not a Trainer checkpoint: it has no {', '.join(missing)}")
+        if state["loss"] != self.loss_name:
+            raise ValueError(f"checkpoint '{path}' was trained with loss {state['loss']!r}, "
                              f"not {self.loss_name!r}")
-        self.G.load_state_dict(state["G"])
-        self.D.load_state_dict(state["D"])
-        self.g_opt.load_state_dict(state["g_opt"])
-        self.d_opt.load_state_dict(state["d_opt"])
+
+        # 1. check every part; each check returns a function that loads that part and cannot fail
+        parts = [("G", self.G, state["G"]), ("D", self.D, state["D"]),
+                 ("G's optimiser", self.g_opt, state["g_opt"]), ("D's optimiser", self.d_opt, state["d_opt"])]
         if self.ema is not None and state["ema"] is not None:
-            self.ema.load_state_dict(state["ema"])
+            parts.append(("the EMA of G", self.ema, state["ema"]))
+        loads = []
+        for part, target, saved in parts:
+            try:
+                loads.append(target._prepare_load(saved))
+            except (ValueError, RuntimeError, TypeError, KeyError) as e:
+                raise ValueError(f"cannot resume from '{path}': {part} does not fit: {e}") from e
+        _check_progress(state, self.history.keys(), path)
+
+        # 2. load them all, keeping the hyperparameters given now
+        given_now = {which: [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+                     for which, opt in (("G's optimiser", self.g_opt), ("D's optimiser", self.d_opt))}
+        decay_now = self.ema.decay if self.ema is not None else None
+        for load_part in loads:
+            load_part()
         self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
         backend.set_rng_state(state["rng"])
         self.history = {k: [int(x) if k in ("step", "epoch") else float(x) for x in v]
                         for k, v in state["history"].items()}
+
+        # 3. the hyperparameters given now win over the saved ones: say which were replaced
+        notes = []
+        for which, opt in (("G's optimiser", self.g_opt), ("D's optimiser", self.d_opt)):
+            for i, (group, now) in enumerate(zip(opt.param_groups, given_now[which])):
+                label = which + (f" group {i}" if len(opt.param_groups) > 1 else "")
+                notes += [f"{label} {key} {group[key]!r} from the checkpoint replaced by {value!r} given now"
+                          for key, value in now.items() if group.get(key) != value]
+                group.update(now)
+        if self.ema is not None and state["ema"] is None:
+            self.ema = EMA(self.G, decay_now)  # an average of the loaded weights, not the initial ones
+            notes.append("the checkpoint has no EMA of G: the EMA starts now, from the loaded weights")
+        elif self.ema is not None and self.ema.decay != decay_now:
+            notes.append(f"EMA decay {self.ema.decay!r} from the checkpoint replaced by {decay_now!r} given now")
+            self.ema.decay = decay_now
+        elif self.ema is None and state["ema"] is not None:
+            notes.append("the checkpoint's EMA of G is left out: no ema_decay was given now")
+        for note in notes:
+            print(f"resume: {note}")
+
+
+def _check_progress(state, history_keys, path):
+    """Check a checkpoint's counters, RNG state and history before ``load_checkpoint`` uses them."""
+    for key in ("step", "epoch", "batch_in_epoch"):
+        value = state[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"cannot resume from '{path}': {key} should be a whole number >= 0, got {value!r}")
+    try:  # on a scratch generator of the same kind: a state of the wrong form raises here
+        np.random.default_rng().bit_generator.state = state["rng"]
+    except (TypeError, ValueError, KeyError) as e:
+        raise ValueError(f"cannot resume from '{path}': its RNG state does not fit: {e}") from e
+    history = state["history"]
+    if not isinstance(history, dict) or set(history) != set(history_keys):
+        got = sorted(history) if isinstance(history, dict) else type(history).__name__
+        raise ValueError(f"cannot resume from '{path}': its history should have the columns "
+                         f"{sorted(history_keys)}, got {got}")
+    lengths = {key: len(column) for key, column in history.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"cannot resume from '{path}': its history columns differ in length: {lengths}")
+
+
+def _check_writable_folder(path):
+    """Make the folder ``path`` if it is missing and check that a file can be written in it, so
+    that a bad ``out_dir`` fails when the Trainer is made, not after the first epoch."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path):  # made, then removed when closed
+            pass
+    except OSError as e:
+        raise OSError(f"out_dir '{path}' must be a folder in which files can be written: "
+                      f"{e.strerror or e}") from e
+
+
+def _nan_or_inf(array):
+    """"NaN" or "inf" when the float array (or number) holds one, None when all of it is finite."""
+    xp = backend.get_array_module(array) if hasattr(array, "dtype") else np
+    if bool(xp.isfinite(array).all()):  # one reduction per array: the usual answer
+        return None
+    return "NaN" if bool(xp.isnan(array).any()) else "inf"
+
+
+def _non_finite(value, where):
+    """Where in ``value`` (nested dicts, lists, arrays, numbers) the first NaN or inf is, as
+    "G['body.0.weight'] holds NaN", or None when everything is finite."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    elif isinstance(value, float) or getattr(getattr(value, "dtype", None), "kind", None) == "f":
+        bad = _nan_or_inf(value)
+        return f"{where} holds {bad}" if bad else None
+    else:  # ints, strings, None
+        return None
+    for key, item in items:
+        bad = _non_finite(item, f"{where}[{key!r}]")
+        if bad:
+            return bad
+    return None
 
 
 def _optimizer(recipe, params, lr):
@@ -334,12 +520,33 @@ def _full_like(t, value):
 
 
 def grad_norm(params):
-    """The L2 norm of all the parameters' gradients together (a sign of how hard a network is pushed)."""
-    total = 0.0
+    """The L2 norm of all the parameters' gradients together (a sign of how hard a network is
+    pushed). NaN or inf if any gradient holds one, so it doubles as a cheap finiteness check."""
+    squares = [(p.grad.data.astype(np.float64) ** 2).sum() for p in params if p.grad is not None]
+    return math.sqrt(float(sum(squares)))  # one transfer from the GPU, not one per parameter
+
+
+def check_gradients(which, optimizer, module, step):
+    """Return the L2 norm of the gradients ``optimizer`` is about to apply, or raise
+    TrainingDiverged naming the parameter whose gradient holds NaN or inf. Call it between
+    ``backward()`` and ``optimizer.step()``: a finite loss can still have a NaN gradient (the
+    slope of sqrt at 0 is infinite, and inf * 0 = NaN), and the step would write it into the
+    weights. ``which`` ("G" or "D") names ``module``, the network the optimiser trains."""
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    norm = grad_norm(params)
+    if math.isfinite(norm):  # the usual case: one sum says that every gradient is finite
+        return norm
+    names = {id(p): name for name, p in module.named_parameters()}
     for p in params:
-        if p.grad is not None:
-            total += float((p.grad.data.astype(np.float64) ** 2).sum())
-    return math.sqrt(total)
+        bad = _nan_or_inf(p.grad.data) if p.grad is not None else None
+        if bad:
+            raise TrainingDiverged(
+                f"the gradient of {which}'s parameter {names.get(id(p), '?')!r} "
+                f"(shape {p.shape}) holds {bad} at step {step}, though the loss is finite: training "
+                f"stopped before {which}'s update, so {which}'s weights and the last checkpoint are intact. "
+                "Look for an op with an infinite slope where it is used (sqrt or log at 0), try a lower "
+                "learning rate, and resume from the last checkpoint")
+    return norm  # every gradient is finite: only the sum of their squares overflowed
 
 
 def mean_d_output(logits, loss_name):
