@@ -11,6 +11,7 @@ checkpoint) goes into one run folder, named on the last line it prints.
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 
@@ -20,7 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import minigan  # noqa: E402
 from minigan import data, gan, optim  # noqa: E402
 from minigan.gan.models import build, spectral_normalize  # noqa: E402
-from minigan.gan.trainer import RECIPES, Trainer, check_finite, grad_norm, mean_d_output  # noqa: E402
+from minigan.gan.trainer import RECIPES, Trainer, check_finite, check_gradients, mean_d_output  # noqa: E402
 from minigan.plotting import save_image_grid  # noqa: E402
 
 # Default lengths, measured on a 2-core CPU to finish in well under 10 minutes with clear digits.
@@ -58,7 +59,9 @@ def parse_args(argv=None):
     p.add_argument("--conditional", action="store_true",
                    help="condition G and D on the class label, so you can ask for a given digit")
     p.add_argument("--out", default=None, help="run folder (default: runs/<dataset>-<arch>-<loss>)")
-    p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the run folder's checkpoint (Ctrl-C saves one); the flags given "
+                        "now win over the checkpoint's settings, and a line names each one replaced")
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice (same seed, same run)")
     p.add_argument("--smoke", action="store_true", help="a seconds-long run on a few batches, to test the setup")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -66,6 +69,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
     start = time.perf_counter()
     minigan.manual_seed(args.seed)
@@ -132,9 +136,11 @@ def main(argv=None):
     trainer = Trainer(G, D, args.loss, z_dim=100, num_classes=num_classes, g_optimizer=g_opt,
                       d_optimizer=d_opt, ema_decay=args.ema or None, out_dir=out, seed=args.seed,
                       checkpoint_every=500, progress=not args.quiet, device=device)
-    if args.resume:
+    if args.resume:  # the flags given now (--lr, --ema, ...) win: it prints each saved value replaced
         trainer.load_checkpoint(trainer.checkpoint_path)
         print(f"resumed from {trainer.checkpoint_path} at step {trainer.step}")
+    resume_command = shlex.join(["python", os.path.relpath(__file__)]
+                                + [a for a in argv if a != "--resume"] + ["--resume"])
 
     steps = 8 if args.smoke else (args.steps or DEFAULT_STEPS[args.arch])
     epochs = args.epochs or -(-steps // len(loader))
@@ -151,51 +157,59 @@ def main(argv=None):
     # the fakes keep their graph, so G's loss backpropagates through D into G, and only G's
     # optimiser steps. Watch the losses: if D's falls to 0 and stays there, D has won and G's
     # gradient has gone; healthy runs see both hover, D(x) above D(G(z)) but not by everything.
+    # Two guards stop a run that goes wrong before the bad step reaches the weights or a
+    # checkpoint: a NaN/inf loss (checked before backward) and a NaN/inf gradient, which a finite
+    # loss can still have (checked before each optimiser step). Ctrl-C is held back until the
+    # step in progress is done, so the checkpoint it saves is never half a step.
     cond = (lambda y: (y,)) if num_classes else (lambda y: ())
-    for epoch in range(trainer.epoch, epochs):
-        bar = trainer.start_epoch(loader, epoch, epochs)
-        for real, real_labels in trainer.batches(loader):
-            n = real.shape[0]
-            fake_labels = minigan.backend.generator("cpu").integers(0, 10, n) if num_classes else None
+    with trainer.save_on_ctrl_c(resume_hint=f"to go on: {resume_command}"):
+        print(f"training to step {steps}; Ctrl-C stops cleanly, and then this continues the run:\n  {resume_command}")
+        for epoch in range(trainer.epoch, epochs):
+            bar = trainer.start_epoch(loader, epoch, epochs)
+            for real, real_labels in trainer.batches(loader):
+                n = real.shape[0]
+                fake_labels = minigan.backend.generator("cpu").integers(0, 10, n) if num_classes else None
 
-            # (a) D update
-            with minigan.no_grad():
-                fake = G(minigan.randn(n, 100, device=device), *cond(fake_labels))
-            d_opt.zero_grad()
-            real_logits = D(real, *cond(real_labels))
-            fake_logits = D(fake, *cond(fake_labels))
-            d_loss = objective.d_loss(real_logits, fake_logits)
-            if args.loss == "wgan-gp":  # the gradient penalty: a gradient of a gradient
-                critic = (lambda x: D(x, real_labels)) if num_classes else D
-                d_loss = d_loss + gan.gradient_penalty(critic, real, fake, recipe["gp_lambda"])
-            check_finite("d_loss", d_loss, trainer.step)   # stop before a NaN reaches the weights
-            d_loss.backward()
-            d_opt.step()
-            if args.loss == "wgan":                          # keep the critic Lipschitz by clipping
-                gan.clip_weights_(D.parameters(), recipe["clip_value"])
-            record = dict(d_loss=d_loss.item(), d_real=mean_d_output(real_logits, args.loss),
-                          d_fake=mean_d_output(fake_logits, args.loss), d_grad_norm=grad_norm(D.parameters()),
-                          g_loss=None, g_grad_norm=None)
+                # (a) D update
+                with minigan.no_grad():
+                    fake = G(minigan.randn(n, 100, device=device), *cond(fake_labels))
+                d_opt.zero_grad()
+                real_logits = D(real, *cond(real_labels))
+                fake_logits = D(fake, *cond(fake_labels))
+                d_loss = objective.d_loss(real_logits, fake_logits)
+                if args.loss == "wgan-gp":  # the gradient penalty: a gradient of a gradient
+                    critic = (lambda x: D(x, real_labels)) if num_classes else D
+                    d_loss = d_loss + gan.gradient_penalty(critic, real, fake, recipe["gp_lambda"])
+                check_finite("d_loss", d_loss, trainer.step)   # stop before a NaN reaches the weights
+                d_loss.backward()
+                d_grad_norm = check_gradients("D", d_opt, D, trainer.step)  # ... or a NaN gradient
+                d_opt.step()
+                if args.loss == "wgan":                          # keep the critic Lipschitz by clipping
+                    gan.clip_weights_(D.parameters(), recipe["clip_value"])
+                record = dict(d_loss=d_loss.item(), d_real=mean_d_output(real_logits, args.loss),
+                              d_fake=mean_d_output(fake_logits, args.loss), d_grad_norm=d_grad_norm,
+                              g_loss=None, g_grad_norm=None)
 
-            # (b) G update (after every n_critic D updates)
-            if (trainer.step + 1) % n_critic == 0:
-                g_opt.zero_grad()
-                fake = G(minigan.randn(n, 100, device=device), *cond(fake_labels))
-                g_loss = objective.g_loss(D(fake, *cond(fake_labels)))
-                check_finite("g_loss", g_loss, trainer.step)
-                g_loss.backward()   # through D into G; D's gradients are cleared at its next update
-                g_opt.step()
-                if trainer.ema is not None:
-                    trainer.ema.update()
-                record.update(g_loss=g_loss.item(), g_grad_norm=grad_norm(G.parameters()))
+                # (b) G update (after every n_critic D updates)
+                if (trainer.step + 1) % n_critic == 0:
+                    g_opt.zero_grad()
+                    fake = G(minigan.randn(n, 100, device=device), *cond(fake_labels))
+                    g_loss = objective.g_loss(D(fake, *cond(fake_labels)))
+                    check_finite("g_loss", g_loss, trainer.step)
+                    g_loss.backward()   # through D into G; D's gradients are cleared at its next update
+                    g_grad_norm = check_gradients("G", g_opt, G, trainer.step)
+                    g_opt.step()
+                    if trainer.ema is not None:
+                        trainer.ema.update()
+                    record.update(g_loss=g_loss.item(), g_grad_norm=g_grad_norm)
 
-            trainer.step += 1
-            trainer.end_step(record, bar)  # history, progress bar, periodic checkpoint
+                trainer.step += 1
+                trainer.end_step(record, bar)  # history, progress bar, periodic checkpoint (and Ctrl-C)
+                if trainer.step >= steps:
+                    break
+            trainer.end_epoch(bar)             # this epoch's sample grid and a checkpoint
             if trainer.step >= steps:
                 break
-        trainer.end_epoch(bar)             # this epoch's sample grid and a checkpoint
-        if trainer.step >= steps:
-            break
 
     # --- Step 7: look at the samples ---------------------------------------------------------
     # samples_epochNNN.png show the same 64 noise vectors each time: watch blobs become digits.
@@ -229,4 +243,7 @@ def _interpolation(trainer, path, num_classes, rows=6, steps=10):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C: the checkpoint is saved and the command to go on printed
+        sys.exit(130)          # the shell's code for "stopped by Ctrl-C" (128 + SIGINT)

@@ -3,12 +3,22 @@
 Each runs as a learner would run it, in a subprocess from the repository root, with the
 bundled digits (no network) and matplotlib writing files only.
 """
+import importlib.util
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import threading
 
+import numpy as np
 import pytest
+
+import minigan.functional as F
+import minigan.nn as nn
+from minigan.gan import TrainingDiverged, models
+from minigan.gan.models import Generator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -67,3 +77,71 @@ def test_toy_2d_smoke_prints_the_comparison(tmp_path):
     for needle in ("ring", "grid", "PacGAN paper", "high quality", "all 8 ring modes captured"):
         assert needle in out, needle
     assert any(n.endswith(".png") for n in os.listdir(tmp_path))
+
+
+def test_mnist_gan_ctrl_c_saves_prints_the_resume_command_and_exits_130(tmp_path):
+    """SIGINT mid-run: the step in progress finishes, its checkpoint is saved, the exact command
+    that continues the run is printed, and the exit code is 130 (the shell's "stopped by Ctrl-C")."""
+    args = ["examples/mnist_gan.py", "--quiet", "--out", str(tmp_path), "--steps", "100000", "--batch-size", "8"]
+    env = dict(os.environ, MPLBACKEND="Agg", MINIGAN_DEVICE="cpu", PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    watchdog = threading.Timer(120, process.kill)  # a run that never stops must not hang the tests
+    watchdog.start()
+    try:
+        lines = []
+        for line in process.stdout:  # wait until the training loop has begun
+            lines.append(line)
+            if line.startswith("training to step"):
+                process.send_signal(signal.SIGINT)
+                break
+        out = "".join(lines) + process.communicate()[0]
+    finally:
+        watchdog.cancel()
+        process.kill()
+    assert process.returncode == 130, out[-3000:]
+    assert "Traceback" not in out, out[-3000:]
+    saved = re.search(r"interrupted: saved a checkpoint of step (\d+) to (.*checkpoint\.npz)", out)
+    assert saved and os.path.samefile(saved.group(2), tmp_path / "checkpoint.npz"), out[-3000:]
+    command = f"python examples/mnist_gan.py {' '.join(args[1:])} --resume"
+    assert f"to go on: {command}" in out
+    step = int(saved.group(1))
+    # the printed command, with two more steps instead of 100000, continues from that checkpoint
+    out = run(*args[:-4], "--steps", str(step + 2), "--batch-size", "8", "--resume")
+    assert f"resumed from {tmp_path / 'checkpoint.npz'} at step {step}" in out
+    assert f"done in" in out and f"{step + 2} steps" in out
+
+
+def test_mnist_gan_resume_uses_the_flags_given_now_and_says_so(tmp_path):
+    """--lr given on the resuming command line wins over the checkpoint's, with a line saying so."""
+    run("examples/mnist_gan.py", "--smoke", "--quiet", "--out", str(tmp_path), "--lr", "1e-3")
+    out = run("examples/mnist_gan.py", "--smoke", "--quiet", "--out", str(tmp_path), "--lr", "5e-4", "--resume")
+    for net in ("G", "D"):
+        assert f"resume: {net}'s optimiser lr 0.001 from the checkpoint replaced by 0.0005 given now" in out
+    assert "EMA decay" not in out  # --ema is the same both times
+
+
+class SqrtOfReLU(nn.Module):
+    """sqrt(relu(x)): a finite output, but an infinite slope at 0, so relu's zeros get NaN gradients."""
+
+    def forward(self, x):
+        return F.relu(x).sqrt()
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning", "ignore:divide by zero:RuntimeWarning")
+def test_mnist_gan_stops_on_a_nan_gradient_before_it_reaches_the_weights(tmp_path, monkeypatch):
+    """The example's own loop checks the gradients before each optimiser step, as the Trainer
+    does: a G whose loss is finite but whose gradient is NaN stops the run with G untouched."""
+    spec = importlib.util.spec_from_file_location("mnist_gan", os.path.join(ROOT, "examples", "mnist_gan.py"))
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    G = Generator(nn.Sequential(nn.Linear(100, 16), SqrtOfReLU(), nn.Linear(16, 784), nn.Tanh()), z_dim=100)
+    before = [p.numpy().copy() for p in G.parameters()]
+    monkeypatch.setattr(example, "build", lambda arch, **kw: (G, models.build(arch, **kw)[1]))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    with pytest.raises(TrainingDiverged, match=r"gradient of G's parameter 'body\.0\.weight' \(shape \(16, 100\)\) "
+                                               r"holds NaN at step 0"):
+        example.main(["--smoke", "--quiet", "--device", "cpu", "--out", str(tmp_path)])
+    for old, p in zip(before, G.parameters()):
+        np.testing.assert_array_equal(old, p.numpy())
+    assert not os.path.exists(tmp_path / "checkpoint.npz")
