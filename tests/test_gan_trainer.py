@@ -425,3 +425,25 @@ def test_ema_load_is_all_or_nothing():
     with pytest.raises(ValueError, match=r"EMA weight 3 has shape \(5,\) in the state, \(784,\) here"):
         ema.load_state_dict(state)
     assert_same(before, ema.shadow)
+
+
+@pytest.mark.gpu
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning", "ignore:divide by zero:RuntimeWarning")
+def test_the_gradient_guard_and_the_checkpoint_guard_on_the_gpu(tmp_path):
+    """The same guards on device arrays: the gradient check reduces on the device and names the
+    parameter, and a checkpoint holding inf is refused."""
+    minigan.manual_seed(0)
+    sqrt = SqrtOfReLU()
+    sqrt.on = True
+    G = Generator(nn.Sequential(nn.Linear(8, 32), sqrt, nn.Linear(32, 784), nn.Tanh()), z_dim=8).to("gpu")
+    D = tiny_gan()[1].to("gpu")
+    trainer = Trainer(G, D, z_dim=8, progress=False, n_samples=16, out_dir=str(tmp_path), device="gpu")
+    real = minigan.tensor(tiny_data(8)[0], device="gpu")
+    before = weights(G)
+    with pytest.raises(TrainingDiverged, match=r"G's parameter 'body\.0\.weight' \(shape \(32, 8\)\) holds NaN"):
+        trainer.train_step(real)
+    for a, b in zip(before, weights(G)):
+        np.testing.assert_array_equal(a, b)
+    next(iter(trainer.D.parameters())).data[...] = float("inf")
+    with pytest.raises(TrainingDiverged, match="not saving"):
+        trainer.save_checkpoint(trainer.checkpoint_path)
