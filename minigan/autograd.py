@@ -138,7 +138,7 @@ class Function:
     saves_inputs = True
     saves_output = False
 
-    _used = False      # becomes True on an instance's first call
+    _as_built = None   # on an instance's first call: its attributes as the constructor set them
     _released = False  # becomes True once a backward pass has freed what forward saved
 
     def __init_subclass__(cls, **kwargs):
@@ -149,11 +149,14 @@ class Function:
     def __call__(self, *inputs):
         # This runs for every op of every step, so it is written for speed (plain loops, the
         # single-output case first). The idea is all in the class docstring.
-        if self._used:  # a second call of one instance: it gets a graph node of its own
+        if self._as_built is not None:  # a second call of one instance: it gets a node of its own
             return self._fresh()(*inputs)
         self._as_built = self.__dict__.copy()
-        self._used = True
-        xs = inputs if all(type(x) is Tensor for x in inputs) else _wrap_inputs(self, inputs)
+        xs = inputs
+        for x in inputs:
+            if type(x) is not Tensor:  # a number or an array among the inputs
+                xs = _wrap_inputs(self, inputs)
+                break
         arrays = [x._data for x in xs]
         if len(arrays) > 1 and (backend._cupy is not None or
                                 len({a.dtype for a in arrays}) > 1):  # the rare cases
@@ -184,7 +187,7 @@ class Function:
                     self._output_meta = [(y.shape, y.dtype) for y in outputs]
                 for y in outputs:
                     y.creator = self
-                    y._requires_grad = y.data.dtype.kind == "f"
+                    y._requires_grad = y._data.dtype.kind == "f"
         return outputs if type(ys) is tuple else outputs[0]
 
     def _fresh(self):
@@ -197,12 +200,9 @@ class Function:
         """Forget what forward saved for backward (inputs, masks, ...), so a backward pass that
         does not retain the graph frees its memory as it goes. The node stays in the graph,
         marked, so that a second pass through it can say what happened."""
-        kept = {"generation": self.generation, "sequence": self.sequence,
-                "_used": True, "_as_built": self._as_built}  # so a later call still gets a new node
-        self.__dict__.clear()
-        self.__dict__.update(kept)
-        self.inputs = ()
-        self._released = True
+        self.__dict__ = {"generation": self.generation, "sequence": self.sequence, "inputs": (),
+                         "_released": True,
+                         "_as_built": self._as_built}  # so that a later call still gets a new node
 
     @property
     def output(self):
@@ -338,7 +338,7 @@ def _run_backward(roots, root_grads, create_graph, retain_graph, wanted=None):
                 if type(gx) is not Tensor and not isinstance(gx, Tensor):
                     raise TypeError(f"{type(f).__name__}.backward must return Tensors (or None), "
                                     f"got {type(gx).__name__}")
-                if gx.data.shape != x.data.shape:
+                if gx._data.shape != x._data.shape:
                     raise ShapeError(f"{type(f).__name__}.backward returned a gradient of shape "
                                      f"{gx.shape} for an input of shape {x.shape}")
                 accumulate(x, gx)
