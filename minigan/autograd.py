@@ -34,7 +34,7 @@ import weakref
 import numpy as np
 
 from . import backend
-from .tensor import Tensor
+from .tensor import Tensor, as_tensor
 
 # --- grad mode ---------------------------------------------------------------------------------
 
@@ -127,10 +127,6 @@ class Function:
     Python numbers passed as inputs take the float dtype of the tensors beside them.
     """
 
-    #: Whether the op's backward, being written with minigan ops, can itself be differentiated.
-    #: A gradgradcheck case is required for every registered op where this is True.
-    double_backward = True
-
     #: Whether ``backward`` reads the *values* of the inputs, and of the output. Backward then
     #: checks that they were not changed in place since forward (each Tensor counts its in-place
     #: changes in ``_version``). Ops that need only shapes (add, sum, reshape...) set
@@ -158,7 +154,7 @@ class Function:
                 xs = _wrap_inputs(self, inputs)
                 break
         arrays = [x._data for x in xs]
-        if len(arrays) > 1 and (backend._cupy is not None or
+        if len(arrays) > 1 and (backend.uses_gpu() or
                                 len({a.dtype for a in arrays}) > 1):  # the rare cases
             _check_inputs(self, xs, arrays)
         try:
@@ -232,7 +228,6 @@ def _wrap_inputs(fn, inputs):
     A number takes the float dtype and the device of the first float tensor or array beside it,
     so ``Scale()(x32, 0.5)`` stays float32 (and on x32's device); a float alone is float32.
     """
-    from .ops.convert import as_tensor  # imported here: ops/ is built on this module
     like = next((x for x in inputs if isinstance(x, Tensor) and x.dtype.kind == "f"), None)
     if like is None:
         like = next((Tensor(x) for x in inputs if hasattr(x, "dtype") and x.dtype.kind == "f"), None)
@@ -265,7 +260,7 @@ def _check_inputs(fn, xs, arrays):
                     f"{type(fn).__name__} got inputs of dtypes {first} and {dt}; minigan does not mix "
                     "float types silently (a float64 array would turn a float32 model into float64). "
                     "Convert one with .float() or .double()")
-    if backend._cupy is not None:
+    if backend.uses_gpu():
         devices = {x.device for x in xs}
         if len(devices) > 1:
             where = ", ".join(f"input {i} on '{x.device}'" for i, x in enumerate(xs))
@@ -387,7 +382,18 @@ def _root_grad(t, g, what):
 
 
 def backward(tensor, grad=None, retain_graph=None, create_graph=False):
-    """See ``Tensor.backward``: accumulate d(tensor)/d(leaf) into each leaf's ``.grad``."""
+    """``tensor.backward()``: compute d(tensor)/d(leaf) for every leaf that requires grad and add
+    it to ``leaf.grad``. (``functional.py`` binds this function to Tensor as its method.)
+
+    ``grad`` is the upstream gradient (same shape as tensor); it may be omitted only for a
+    scalar, where it is 1. With ``create_graph=True`` the backward pass is itself recorded,
+    so the gradients can be differentiated again (gradient penalties need this).
+    The pass frees the graph's saved tensors as it goes, so a second ``backward()`` through
+    the same graph is an error unless the first had ``retain_graph=True`` (the default is
+    ``create_graph``). PyTorch lets a second pass through ops that saved nothing (a sum, a
+    reshape) go through; minigan refuses every second pass, one rule that is easy to remember.
+    Gradients accumulate across calls, as in PyTorch: zero them between steps.
+    """
     if not tensor._requires_grad:
         raise RuntimeError(
             "backward() called on a tensor that does not require grad: none of the tensors it was "

@@ -13,6 +13,8 @@ from .ops.nn import batch_norm, dropout, embedding
 from .ops.reduction import max, mean, min, sum, var
 from .ops.shape import (broadcast_to, cat, concatenate, flatten, getitem, pad, permute, reshape,
                         squeeze, stack, sum_to, transpose, unsqueeze)
+from .autograd import backward as _backward
+from .tensor import Tensor
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow",
@@ -25,3 +27,40 @@ __all__ = [
     "binary_cross_entropy_with_logits", "binary_cross_entropy", "mse_loss", "cross_entropy",
     "conv2d", "conv_transpose2d", "dropout", "batch_norm", "embedding",
 ]
+
+
+# --- Tensor's operators and methods ------------------------------------------------------------
+# tensor.py defines Tensor without them, so that it imports nothing above it. They are bound
+# here, in one place, where every op they call is defined: ``x * w`` runs ``mul(x, w)`` below.
+
+def _shape_args(args):
+    """``x.reshape(2, 3)`` and ``x.reshape((2, 3))`` mean the same (as in PyTorch)."""
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+
+
+Tensor.__neg__ = neg
+Tensor.__abs__ = abs
+Tensor.__add__ = add
+Tensor.__radd__ = lambda self, other: add(other, self)
+Tensor.__sub__ = sub
+Tensor.__rsub__ = lambda self, other: sub(other, self)
+Tensor.__mul__ = mul
+Tensor.__rmul__ = lambda self, other: mul(other, self)
+Tensor.__truediv__ = div
+Tensor.__rtruediv__ = lambda self, other: div(other, self)
+Tensor.__pow__ = pow
+Tensor.__rpow__ = lambda self, other: pow(other, self)
+Tensor.__matmul__ = matmul
+Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
+Tensor.__getitem__ = getitem
+
+Tensor.backward = _backward
+Tensor.sum, Tensor.mean, Tensor.var, Tensor.max, Tensor.min = sum, mean, var, max, min
+Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs = exp, log, sqrt, abs
+Tensor.clip = Tensor.clamp = clip
+Tensor.relu, Tensor.sigmoid, Tensor.tanh = relu, sigmoid, tanh
+Tensor.flatten, Tensor.squeeze, Tensor.unsqueeze, Tensor.broadcast_to = flatten, squeeze, unsqueeze, broadcast_to
+Tensor.reshape = Tensor.view = lambda self, *shape: reshape(self, _shape_args(shape))
+Tensor.transpose = lambda self, *axes: transpose(self, _shape_args(axes) or None)
+Tensor.permute = lambda self, *axes: permute(self, _shape_args(axes))
+Tensor.T = property(transpose, doc="All axes reversed (the matrix transpose for 2-D tensors).")

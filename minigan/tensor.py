@@ -9,9 +9,17 @@ A Tensor holds
 * ``_version``      -- how many times ``data`` was changed in place. A Function notes the versions
   of the tensors it saves, and backward refuses to use one that has changed since.
 
-Arithmetic on Tensors calls the ops in ``minigan.functional``; each op records itself as the
-``creator`` of its output while grad mode is on, and that chain of creators is the graph that
-``backward()`` walks.
+Arithmetic on Tensors (``x + y``, ``x.sum()``, ``x.backward()``) calls the ops in
+``minigan.functional``; each op records itself as the ``creator`` of its output while grad mode is
+on, and that chain of creators is the graph that ``backward()`` walks. This file imports nothing
+above it, so those operators and methods are bound to Tensor at the end of ``functional.py``,
+where the ops are.
+
+The end of this file turns op arguments (numbers, lists, arrays) into Tensors without changing
+anyone's dtype: NumPy promotes ``float32 * float64-array`` and ``float32 * int64-array`` to
+float64, which is how DeZero's GAN silently trains in float64. Here a Python number or an
+integer/bool array takes the dtype of the float Tensor it meets, and two different float dtypes
+are refused by ``Function.__call__`` with a message saying how to convert.
 """
 import numpy as np
 
@@ -96,20 +104,6 @@ class Tensor:
         self._retain_grad = True
         return self
 
-    def backward(self, grad=None, retain_graph=None, create_graph=False):
-        """Compute d(self)/d(leaf) for every leaf that requires grad and add it to ``leaf.grad``.
-
-        ``grad`` is the upstream gradient (same shape as self); it may be omitted only for a
-        scalar, where it is 1. With ``create_graph=True`` the backward pass is itself recorded,
-        so the gradients can be differentiated again (gradient penalties need this).
-        The pass frees the graph's saved tensors as it goes, so a second ``backward()`` through
-        the same graph is an error unless the first had ``retain_graph=True`` (the default is
-        ``create_graph``). PyTorch lets a second pass through ops that saved nothing (a sum, a
-        reshape) go through; minigan refuses every second pass, one rule that is easy to remember.
-        Gradients accumulate across calls, as in PyTorch: zero them between steps.
-        """
-        _autograd.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
-
     def zero_grad(self):
         self.grad = None
 
@@ -138,11 +132,6 @@ class Tensor:
     @property
     def device(self):
         return backend.device_of(self.data)
-
-    @property
-    def T(self):
-        """Reverse all axes (the matrix transpose for 2-D tensors)."""
-        return F.transpose(self)
 
     def __len__(self):
         return len(self.data)
@@ -213,24 +202,6 @@ class Tensor:
     # Tensors compare elementwise (like arrays), so hash by identity as PyTorch does.
     __hash__ = object.__hash__
 
-    # --- operators: each forwards to minigan.functional ----------------------------------------
-
-    def __neg__(self): return F.neg(self)
-    def __add__(self, other): return F.add(self, other)
-    def __radd__(self, other): return F.add(other, self)
-    def __sub__(self, other): return F.sub(self, other)
-    def __rsub__(self, other): return F.sub(other, self)
-    def __mul__(self, other): return F.mul(self, other)
-    def __rmul__(self, other): return F.mul(other, self)
-    def __truediv__(self, other): return F.div(self, other)
-    def __rtruediv__(self, other): return F.div(other, self)
-    def __pow__(self, other): return F.pow(self, other)
-    def __rpow__(self, other): return F.pow(other, self)
-    def __matmul__(self, other): return F.matmul(self, other)
-    def __rmatmul__(self, other): return F.matmul(other, self)
-    def __getitem__(self, index): return F.getitem(self, index)
-    def __abs__(self): return F.abs(self)
-
     # Comparisons are not differentiable: they return boolean tensors outside the graph.
     def __lt__(self, other): return Tensor(self.data < _data(other))
     def __le__(self, other): return Tensor(self.data <= _data(other))
@@ -238,39 +209,6 @@ class Tensor:
     def __ge__(self, other): return Tensor(self.data >= _data(other))
     def __eq__(self, other): return Tensor(self.data == _data(other))
     def __ne__(self, other): return Tensor(self.data != _data(other))
-
-    # --- methods: the same ops, for chaining --------------------------------------------------
-
-    def sum(self, axis=None, keepdims=False): return F.sum(self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return F.mean(self, axis, keepdims)
-    def var(self, axis=None, keepdims=False, ddof=0): return F.var(self, axis, keepdims, ddof)
-    def max(self, axis=None, keepdims=False): return F.max(self, axis, keepdims)
-    def min(self, axis=None, keepdims=False): return F.min(self, axis, keepdims)
-    def exp(self): return F.exp(self)
-    def log(self): return F.log(self)
-    def sqrt(self): return F.sqrt(self)
-    def abs(self): return F.abs(self)
-    def clip(self, min=None, max=None): return F.clip(self, min, max)
-    clamp = clip
-    def relu(self): return F.relu(self)
-    def sigmoid(self): return F.sigmoid(self)
-    def tanh(self): return F.tanh(self)
-
-    def reshape(self, *shape):
-        return F.reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
-
-    view = reshape
-
-    def transpose(self, *axes):
-        return F.transpose(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else (axes or None))
-
-    def permute(self, *axes):
-        return F.permute(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes)
-
-    def flatten(self, start_dim=0, end_dim=-1): return F.flatten(self, start_dim, end_dim)
-    def squeeze(self, axis=None): return F.squeeze(self, axis)
-    def unsqueeze(self, axis): return F.unsqueeze(self, axis)
-    def broadcast_to(self, shape): return F.broadcast_to(self, shape)
 
 
 def _data(x):
@@ -339,6 +277,62 @@ def rand(*shape, requires_grad=False, device=None, dtype=DEFAULT_FLOAT):
     return Tensor(rng.random(_shape(shape), dtype=dtype), requires_grad=requires_grad)
 
 
-# The operators above call minigan.functional and autograd; imported last because both need Tensor.
-from . import functional as F  # noqa: E402
-from . import autograd as _autograd  # noqa: E402
+# --- turning op arguments into Tensors, without changing anyone's dtype ------------------------
+
+def as_tensor(x, like=None):
+    """``x`` as a Tensor; numbers and non-float arrays take ``like``'s float dtype when it has one."""
+    if like is None and type(x) is Tensor:  # the common case, first
+        return x
+    if isinstance(x, Tensor):
+        if like is not None and x.dtype.kind != "f" and like.dtype.kind == "f":
+            return Tensor(x.data.astype(like.dtype))
+        return x
+    if isinstance(x, (bool, int, float, np.number)):
+        if like is not None and like.dtype.kind == "f":
+            dtype = like.dtype
+        elif isinstance(x, float) or (isinstance(x, np.number) and np.dtype(type(x)).kind == "f"):
+            dtype = DEFAULT_FLOAT
+        else:
+            dtype = None
+        xp = np if like is None else backend.get_array_module(like.data)
+        return Tensor(xp.asarray(x, dtype=dtype))
+    if hasattr(x, "dtype") and hasattr(x, "shape"):  # a NumPy or CuPy array
+        _check_numeric(x, x)
+        if like is not None and x.dtype.kind != "f" and like.dtype.kind == "f":
+            x = x.astype(like.dtype)
+        return Tensor(x)
+    if isinstance(x, (list, tuple)):
+        arr = np.asarray(x)
+        _check_numeric(arr, x)
+        if arr.dtype.kind == "f":  # Python floats are numbers: like's float dtype, else float32
+            arr = arr.astype(like.dtype if like is not None and like.dtype.kind == "f" else DEFAULT_FLOAT)
+        if like is not None:  # a list has no device of its own: it goes where like is
+            arr = backend.get_array_module(like.data).asarray(arr)
+        return as_tensor(arr, like)
+    raise TypeError(f"expected a Tensor, an array or a number, got {type(x).__name__}")
+
+
+def _check_numeric(arr, original):
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"expected numbers (bool, int or float), got {original!r:.60} of dtype {arr.dtype}")
+
+
+def as_float_tensor(x):
+    """``as_tensor`` for ops that only make sense on real numbers (exp, log, sigmoid...):
+    integer and bool inputs become float32, as in PyTorch."""
+    x = as_tensor(x)
+    return x if x.dtype.kind == "f" else Tensor(x.data.astype(DEFAULT_FLOAT))
+
+
+def binary_operands(a, b):
+    """Both operands of a binary op as Tensors; a number or integer operand takes the other's float dtype."""
+    if type(a) is Tensor and type(b) is Tensor and a.data.dtype == b.data.dtype:  # the common case
+        return a, b
+    if not isinstance(a, Tensor) and isinstance(b, Tensor):
+        a = as_tensor(a, like=b)
+    else:
+        a = as_tensor(a)
+    b = as_tensor(b, like=a)
+    if a.dtype.kind != "f" and b.dtype.kind == "f":
+        a = as_tensor(a, like=b)
+    return a, b

@@ -24,8 +24,7 @@ import numbers
 
 from .. import backend
 from .. import functional as F
-from ..ops.convert import as_tensor
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from .penalties import GradientPenalty
 
 

@@ -23,8 +23,7 @@ import numpy as np
 from .. import backend
 from .. import functional as F
 from ..autograd import enable_grad, grad
-from ..ops.convert import as_tensor
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 
 #: Added under the square root of ||g||^2: sqrt's derivative 1/(2 sqrt(s)) is infinite at s = 0,
 #: which would turn a sample whose input gradient is exactly 0 (all ReLUs off) into NaN. The norm

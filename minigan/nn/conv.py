@@ -10,17 +10,10 @@ ConvTranspose2d (k=5, s=2, p=2, output_padding=1 doubles the size: 7 -> 14 -> 28
 """
 
 from .. import functional as F
+from ..ops.conv import pair
 from . import init
 from .linear import _positive_int
 from .module import Module, empty_parameter
-
-
-def _pair(value, name, layer, minimum):
-    pair = (value, value) if isinstance(value, int) else value
-    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in pair)):
-        raise ValueError(f"{layer}: {name} must be an int >= {minimum} or a pair of them, got {value!r}")
-    return tuple(pair)
 
 
 class _ConvNd(Module):
@@ -32,11 +25,11 @@ class _ConvNd(Module):
         layer = type(self).__name__
         self.in_channels = _positive_int(in_channels, "in_channels", layer)
         self.out_channels = _positive_int(out_channels, "out_channels", layer)
-        self.kernel_size = _pair(kernel_size, "kernel_size", layer, 1)
-        self.stride = _pair(stride, "stride", layer, 1)
-        self.padding = _pair(padding, "padding", layer, 0)
-        self.dilation = _pair(dilation, "dilation", layer, 1)
-        self.output_padding = _pair(output_padding, "output_padding", layer, 0)
+        self.kernel_size = pair(kernel_size, "kernel_size", layer, 1)
+        self.stride = pair(stride, "stride", layer, 1)
+        self.padding = pair(padding, "padding", layer)
+        self.dilation = pair(dilation, "dilation", layer, 1)
+        self.output_padding = pair(output_padding, "output_padding", layer)
         if groups != 1:
             raise NotImplementedError(f"{layer}: only groups=1 is supported, got groups={groups!r}")
         self.groups = 1

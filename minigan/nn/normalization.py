@@ -20,8 +20,7 @@ import numpy as np
 
 from .. import backend
 from .. import functional as F
-from ..ops.convert import as_tensor
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from . import init
 from .linear import _positive_int
 from .module import Module, empty_parameter

@@ -4,7 +4,7 @@ A DCGAN discriminator ends with Flatten (N, 128, 7, 7) -> (N, 6272) before its L
 the generator starts with the reverse, Unflatten(1, (256, 7, 7)): (N, 12544) -> (N, 256, 7, 7).
 """
 from .. import functional as F
-from ..ops.convert import as_tensor
+from ..tensor import as_tensor
 from .module import Module
 
 

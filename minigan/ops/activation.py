@@ -6,8 +6,7 @@ checks keep inputs away from 0, where a finite difference straddling the kink wo
 """
 from .. import backend
 from ..autograd import Function
-from ..tensor import Tensor
-from .convert import as_float_tensor, as_tensor
+from ..tensor import Tensor, as_float_tensor, as_tensor
 from .elementwise import exp, log
 from .reduction import sum
 

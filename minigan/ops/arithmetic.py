@@ -7,7 +7,7 @@ the output's shape, every copy of it received gradient, and ``sum_to`` adds thos
 from numbers import Number
 
 from ..autograd import Function
-from .convert import as_tensor, binary_operands
+from ..tensor import as_tensor, binary_operands
 from .shape import sum_to
 
 

@@ -33,16 +33,20 @@ backward, so second derivatives through conv weights fail there; ours are gradgr
 """
 from .. import backend
 from ..autograd import Function
-from .convert import as_tensor
+from ..tensor import as_tensor
 from .shape import getitem
 
 
-def _pair(v, name):
-    if isinstance(v, int):
-        return (v, v)
-    if isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(i, int) for i in v):
-        return tuple(v)
-    raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
+def pair(value, name, where, minimum=0):
+    """``(value, value)`` for an int, ``tuple(value)`` for a pair of ints: the (height, width)
+    form of a kernel size, stride, padding or dilation. Raises ValueError, naming ``where`` and
+    ``name``, unless both are ints >= ``minimum`` (1 for kernel sizes, strides and dilations).
+    The layers in nn/conv.py check their arguments with this same function."""
+    both = (value, value) if isinstance(value, int) else value
+    if (not isinstance(both, (tuple, list)) or len(both) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in both)):
+        raise ValueError(f"{where}: {name} must be an int >= {minimum} or a pair of them, got {value!r}")
+    return tuple(both)
 
 
 def conv_output_size(size, k, s, p, d):
@@ -235,10 +239,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     """2-D convolution (cross-correlation) of x (N, C, H, W) with weight (O, C, kh, kw)."""
     x, weight = as_tensor(x), as_tensor(weight)
     _check_conv_args(x, weight, "conv2d", transposed=False)
-    s, p, d = _pair(stride, "stride"), _pair(padding, "padding"), _pair(dilation, "dilation")
-    if min(s) < 1 or min(d) < 1 or min(p) < 0:
-        raise ValueError(f"conv2d: stride and dilation must be >= 1 and padding >= 0, got "
-                         f"stride={s}, padding={p}, dilation={d}")
+    s, d = pair(stride, "stride", "conv2d", 1), pair(dilation, "dilation", "conv2d", 1)
+    p = pair(padding, "padding", "conv2d")
     out = [conv_output_size(n, k, s_, p_, d_) for n, k, s_, p_, d_ in zip(x.shape[2:], weight.shape[2:], s, p, d)]
     if min(out) < 1:
         raise ValueError(f"conv2d: input of shape {x.shape} is too small for kernel {tuple(weight.shape[2:])} "
@@ -251,11 +253,8 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     """Transposed 2-D convolution of x (N, C_in, H, W) with weight (C_in, C_out, kh, kw)."""
     x, weight = as_tensor(x), as_tensor(weight)
     _check_conv_args(x, weight, "conv_transpose2d", transposed=True)
-    s, p, d = _pair(stride, "stride"), _pair(padding, "padding"), _pair(dilation, "dilation")
-    op = _pair(output_padding, "output_padding")
-    if min(s) < 1 or min(d) < 1 or min(p) < 0 or min(op) < 0:
-        raise ValueError(f"conv_transpose2d: stride and dilation must be >= 1, padding and output_padding "
-                         f">= 0, got stride={s}, padding={p}, output_padding={op}, dilation={d}")
+    s, d = pair(stride, "stride", "conv_transpose2d", 1), pair(dilation, "dilation", "conv_transpose2d", 1)
+    p, op = pair(padding, "padding", "conv_transpose2d"), pair(output_padding, "output_padding", "conv_transpose2d")
     if any(o >= s_ and o >= d_ for o, s_, d_ in zip(op, s, d)):
         raise ValueError(f"conv_transpose2d: output_padding {op} must be smaller than stride {s} or "
                          f"dilation {d}")

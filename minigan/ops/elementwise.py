@@ -10,7 +10,7 @@ import numpy as np
 from .. import backend
 from ..diagnostics import warn
 from ..autograd import Function
-from .convert import as_float_tensor, as_tensor, binary_operands
+from ..tensor import as_float_tensor, as_tensor, binary_operands
 from .shape import sum_to
 
 

@@ -9,11 +9,10 @@ from .. import backend
 from ..diagnostics import warn
 from ..autograd import Function, ShapeError
 from .activation import log_softmax, sigmoid
-from .convert import as_tensor
+from ..tensor import Tensor, as_tensor
 from .elementwise import clip, log
 from .reduction import mean, sum
 from .shape import getitem
-from ..tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 

@@ -9,8 +9,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
-from ..tensor import Tensor
-from .convert import as_tensor
+from ..tensor import Tensor, as_tensor
 from .elementwise import sqrt
 from .reduction import mean, var
 from .shape import getitem, reshape

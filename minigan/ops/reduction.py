@@ -6,7 +6,7 @@ broadcasts the gradient over them: each input element contributed to one output 
 import builtins
 
 from ..autograd import Function
-from .convert import as_float_tensor, as_tensor
+from ..tensor import as_float_tensor, as_tensor
 from .shape import broadcast_to, reshape
 
 

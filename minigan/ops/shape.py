@@ -5,8 +5,7 @@ backward is another op of this file (reshape <-> reshape, broadcast_to <-> sum_t
 """
 from ..autograd import Function
 from .. import backend
-from ..tensor import Tensor
-from .convert import as_tensor
+from ..tensor import Tensor, as_tensor
 
 
 class Reshape(Function):
