@@ -26,7 +26,7 @@ import minigan  # noqa: E402
 import minigan.functional as F  # noqa: E402
 from minigan.ops import conv  # noqa: E402
 
-CONV_OPS = (conv.Conv2d, conv.ConvTranspose2d, conv.Conv2dGradWeight)
+CONV_OPS = (conv.Conv2dOp, conv.ConvTranspose2dOp, conv.Conv2dGradWeightOp)
 
 
 def parse_args():
@@ -93,11 +93,11 @@ class ConvTimer:
 
 def _matmul_dims(op, arrays):
     """(M, K, N) of the one matrix product inside a conv op call (see minigan/ops/conv.py)."""
-    if isinstance(op, conv.ConvTranspose2d):
+    if isinstance(op, conv.ConvTranspose2dOp):
         x, W = arrays[:2]
         n, cin, h, w = x.shape
         return (n * h * w, cin, W.shape[1] * W.shape[2] * W.shape[3])
-    if isinstance(op, conv.Conv2d):
+    if isinstance(op, conv.Conv2dOp):
         x, W = arrays[:2]
         o, c, kh, kw = W.shape
         oh, ow = (conv.conv_output_size(size, k, s, p, d) for size, k, s, p, d in

@@ -35,8 +35,8 @@ import numpy as np
 import minigan.functional as F
 from minigan import Tensor
 import minigan
-from minigan.ops.conv import Conv2dGradWeight
-from minigan.ops.shape import ScatterAdd
+from minigan.ops.conv import Conv2dGradWeightOp
+from minigan.ops.shape import ScatterAddOp
 
 
 @dataclass(frozen=True)
@@ -271,11 +271,11 @@ for label, index in GETITEM_INDICES.items():
 case("getitem_operator_list", lambda x: x[[2, 2, 0]], lambda rng: [normal(rng, 3, 4)])
 case("getitem_operator_slice", lambda x: x[1:3, -1], lambda rng: [normal(rng, 3, 4)])
 
-# ScatterAdd has no public function: it is GetItem's backward. It is checked directly here so
+# ScatterAddOp has no public function: it is GetItemOp's backward. It is checked directly here so
 # that its own backward (a getitem) is checked too, with a repeated index and with slices.
-case("scatter_add_repeated", lambda g: ScatterAdd(np.array([0, 2, 0, 0]), (3, 4))(g),
+case("scatter_add_repeated", lambda g: ScatterAddOp(np.array([0, 2, 0, 0]), (3, 4))(g),
      lambda rng: [normal(rng, 4, 4)])
-case("scatter_add_slices", lambda g: ScatterAdd((slice(1, None), slice(None, None, 2)), (3, 4))(g),
+case("scatter_add_slices", lambda g: ScatterAddOp((slice(1, None), slice(None, None, 2)), (3, 4))(g),
      lambda rng: [normal(rng, 2, 2)])
 
 case("concatenate_axis0", lambda a, b: F.concatenate([a, b], axis=0),
@@ -370,10 +370,10 @@ for name, (stride, padding, output_padding, dilation) in {
 case("conv_transpose2d_no_bias", lambda x, W: F.conv_transpose2d(x, W, stride=2),
      lambda rng: [normal(rng, 2, 3, 3, 3), normal(rng, 3, 2, 2, 2)])
 
-# Conv2dGradWeight has no public function: it is the weight gradient inside conv2d's backward
+# Conv2dGradWeightOp has no public function: it is the weight gradient inside conv2d's backward
 # (and conv_transpose2d's). Called directly, so that its own backward rule is checked too.
 case("conv2d_grad_weight",
-     lambda x, gy: Conv2dGradWeight((3, 3), (2, 2), (1, 1), (1, 1))(x, gy),
+     lambda x, gy: Conv2dGradWeightOp((3, 3), (2, 2), (1, 1), (1, 1))(x, gy),
      lambda rng: [normal(rng, 2, 2, 5, 5), normal(rng, 2, 3, 3, 3)])
 
 # --- layers' functions -------------------------------------------------------------------------

@@ -310,7 +310,7 @@ def test_mixing_devices_in_an_op_names_both(fake_gpu, op):
 
 def test_mixing_devices_names_the_op(fake_gpu):
     """The message starts with the op's name, so the learner knows which line to look at."""
-    with pytest.raises(DeviceError, match=r"^Add got tensors on different devices"):
+    with pytest.raises(DeviceError, match=r"^AddOp got tensors on different devices"):
         minigan.tensor([1.0, 2.0], dtype="float64") + minigan.Tensor(gpu_array([1.0, 2.0]))
 
 

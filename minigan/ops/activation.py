@@ -11,7 +11,7 @@ from .elementwise import exp, log
 from .reduction import sum
 
 
-class ReLU(Function):
+class ReLUOp(Function):
     """y = max(x, 0);  backward: gx = gy * [x > 0]"""
     saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
@@ -24,7 +24,12 @@ class ReLU(Function):
         return gy * self.mask
 
 
-class LeakyReLU(Function):
+def relu(x):
+    """max(x, 0)"""
+    return ReLUOp()(as_tensor(x))
+
+
+class LeakyReLUOp(Function):
     """y = x if x > 0 else s * x;  backward: gx = gy * (1 if x > 0 else s)"""
     saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
@@ -41,7 +46,12 @@ class LeakyReLU(Function):
         return gy * self.slope
 
 
-class Sigmoid(Function):
+def leaky_relu(x, negative_slope=0.01):
+    """x for x > 0, negative_slope * x otherwise (GAN discriminators use 0.2)."""
+    return LeakyReLUOp(negative_slope)(as_tensor(x))
+
+
+class SigmoidOp(Function):
     """y = 1 / (1 + e^-x);  backward: gx = gy * y * (1 - y)
 
     Computed from e = e^-|x| (never overflows) as 1 / (1 + e) for x >= 0 and e / (1 + e) for
@@ -59,7 +69,12 @@ class Sigmoid(Function):
         return gy * y * (1 - y)
 
 
-class Tanh(Function):
+def sigmoid(x):
+    """1 / (1 + e^-x), computed stably."""
+    return SigmoidOp()(as_float_tensor(x))
+
+
+class TanhOp(Function):
     """y = tanh(x);  backward: gx = gy * (1 - y^2)"""
     saves_inputs, saves_output = False, True  # backward uses the output y only
 
@@ -71,7 +86,12 @@ class Tanh(Function):
         return gy * (1 - y * y)
 
 
-class Softplus(Function):
+def tanh(x):
+    """Hyperbolic tangent."""
+    return TanhOp()(as_float_tensor(x))
+
+
+class SoftplusOp(Function):
     """y = log(1 + e^x);  backward: gx = gy * sigmoid(x)
 
     Computed as max(x, 0) + log(1 + e^-|x|): the exponent is never positive, so nothing
@@ -86,29 +106,9 @@ class Softplus(Function):
         return gy * sigmoid(self.inputs[0])
 
 
-def relu(x):
-    """max(x, 0)"""
-    return ReLU()(as_tensor(x))
-
-
-def leaky_relu(x, negative_slope=0.01):
-    """x for x > 0, negative_slope * x otherwise (GAN discriminators use 0.2)."""
-    return LeakyReLU(negative_slope)(as_tensor(x))
-
-
-def sigmoid(x):
-    """1 / (1 + e^-x), computed stably."""
-    return Sigmoid()(as_float_tensor(x))
-
-
-def tanh(x):
-    """Hyperbolic tangent."""
-    return Tanh()(as_float_tensor(x))
-
-
 def softplus(x):
     """log(1 + e^x), computed stably; the smooth version of relu."""
-    return Softplus()(as_float_tensor(x))
+    return SoftplusOp()(as_float_tensor(x))
 
 
 def log_sigmoid(x):

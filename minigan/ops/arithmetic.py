@@ -11,7 +11,7 @@ from ..tensor import as_tensor, binary_operands
 from .shape import sum_to
 
 
-class Add(Function):
+class AddOp(Function):
     """y = a + b;  backward: ga = sum_to(gy, a.shape), gb = sum_to(gy, b.shape)"""
     saves_inputs = False  # backward needs only the inputs' shapes
 
@@ -25,7 +25,12 @@ class Add(Function):
                 sum_to(gy, b.shape) if need_b else None)
 
 
-class Sub(Function):
+def add(a, b):
+    """a + b with broadcasting."""
+    return AddOp()(*binary_operands(a, b))
+
+
+class SubOp(Function):
     """y = a - b;  backward: ga = sum_to(gy, a.shape), gb = -sum_to(gy, b.shape)"""
     saves_inputs = False  # backward needs only the inputs' shapes
 
@@ -39,7 +44,12 @@ class Sub(Function):
                 -sum_to(gy, b.shape) if need_b else None)
 
 
-class Mul(Function):
+def sub(a, b):
+    """a - b with broadcasting."""
+    return SubOp()(*binary_operands(a, b))
+
+
+class MulOp(Function):
     """y = a * b;  backward: ga = sum_to(gy * b, a.shape), gb = sum_to(gy * a, b.shape)"""
 
     def forward(self, a, b):
@@ -52,7 +62,12 @@ class Mul(Function):
                 sum_to(gy * a, b.shape) if need_b else None)
 
 
-class Div(Function):
+def mul(a, b):
+    """a * b (elementwise) with broadcasting."""
+    return MulOp()(*binary_operands(a, b))
+
+
+class DivOp(Function):
     """y = a / b;  backward: ga = sum_to(gy / b, a.shape), gb = sum_to(-gy * a / b**2, b.shape)"""
 
     def forward(self, a, b):
@@ -65,7 +80,12 @@ class Div(Function):
                 sum_to(-(gy * a) / (b * b), b.shape) if need_b else None)
 
 
-class Neg(Function):
+def div(a, b):
+    """a / b (elementwise) with broadcasting."""
+    return DivOp()(*binary_operands(a, b))
+
+
+class NegOp(Function):
     """y = -x;  backward: gx = -gy"""
     saves_inputs = False  # backward needs only the inputs' shapes
 
@@ -76,7 +96,12 @@ class Neg(Function):
         return -gy
 
 
-class Pow(Function):
+def neg(x):
+    """-x"""
+    return NegOp()(as_tensor(x))
+
+
+class PowOp(Function):
     """y = x ** c for a constant number c;  backward: gx = gy * c * x ** (c - 1)"""
 
     def __init__(self, exponent):
@@ -93,36 +118,11 @@ class Pow(Function):
         return gy * self.c * x ** (self.c - 1)
 
 
-def add(a, b):
-    """a + b with broadcasting."""
-    return Add()(*binary_operands(a, b))
-
-
-def sub(a, b):
-    """a - b with broadcasting."""
-    return Sub()(*binary_operands(a, b))
-
-
-def mul(a, b):
-    """a * b (elementwise) with broadcasting."""
-    return Mul()(*binary_operands(a, b))
-
-
-def div(a, b):
-    """a / b (elementwise) with broadcasting."""
-    return Div()(*binary_operands(a, b))
-
-
-def neg(x):
-    """-x"""
-    return Neg()(as_tensor(x))
-
-
 def pow(x, exponent):
-    """x ** exponent. A number exponent uses ``Pow``; a tensor exponent (or a number base)
+    """x ** exponent. A number exponent uses ``PowOp``; a tensor exponent (or a number base)
     is computed as exp(exponent * log(x)), so the base must be positive there."""
     from .elementwise import exp, log
     if isinstance(exponent, Number) and not isinstance(exponent, bool):
-        return Pow(exponent)(as_tensor(x))
+        return PowOp(exponent)(as_tensor(x))
     x, exponent = binary_operands(x, exponent)
     return exp(exponent * log(x))

@@ -24,9 +24,9 @@ a loop over the k*k kernel offsets, each one a strided slice of the whole batch.
 
 Three ops, whose backward rules are each other, so every second derivative exists:
 
-    Conv2d(x, W):              gx = conv_transpose2d(gy, W),   gW = Conv2dGradWeight(x, gy)
-    ConvTranspose2d(x, W):     gx = conv2d(gy, W),             gW = Conv2dGradWeight(gy, x)
-    Conv2dGradWeight(x, gy):   gx = conv_transpose2d(gy, ggW), ggy = conv2d(x, ggW)
+    Conv2dOp(x, W):              gx = conv_transpose2d(gy, W),   gW = Conv2dGradWeightOp(x, gy)
+    ConvTranspose2dOp(x, W):     gx = conv2d(gy, W),             gW = Conv2dGradWeightOp(gy, x)
+    Conv2dGradWeightOp(x, gy):   gx = conv_transpose2d(gy, ggW), ggy = conv2d(x, ggW)
 
 (DeZero's weight-gradient op uses its own output instead of the upstream gradient in its
 backward, so second derivatives through conv weights fail there; ours are gradgradchecked.)
@@ -110,9 +110,9 @@ def _channels_first(a):
     return a.transpose(1, 0, 2, 3).reshape(c, n * h * w)
 
 
-class Conv2d(Function):
+class Conv2dOp(Function):
     """y[n, o] = sum_c W[o, c] (*) x[n, c] + b[o]  (cross-correlation, NCHW, W: (O, C, kh, kw));
-    backward: gx = conv_transpose2d(gy, W), gW = Conv2dGradWeight(x, gy), gb = sum of gy over (N, H, W)"""
+    backward: gx = conv_transpose2d(gy, W), gW = Conv2dGradWeightOp(x, gy), gb = sum of gy over (N, H, W)"""
 
     def __init__(self, stride, padding, dilation):
         self.stride, self.padding, self.dilation = stride, padding, dilation
@@ -138,18 +138,32 @@ class Conv2d(Function):
         if need[0]:
             op = tuple(size - conv_transpose_output_size(g, k, s_, p_, d_, 0) for size, g, k, s_, p_, d_ in
                        zip(x.shape[2:], gy.shape[2:], W.shape[2:], s, p, d))
-            gx = ConvTranspose2d(s, p, op, d)(gy, W)
+            gx = ConvTranspose2dOp(s, p, op, d)(gy, W)
         if need[1]:
-            gW = Conv2dGradWeight(W.shape[2:], s, p, d, cols=self.cols)(x, gy)
+            gW = Conv2dGradWeightOp(W.shape[2:], s, p, d, cols=self.cols)(x, gy)
         if len(self.inputs) == 3 and need[2]:
             gb = gy.sum(axis=(0, 2, 3))
         return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gb)
 
 
-class ConvTranspose2d(Function):
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
+    """2-D convolution (cross-correlation) of x (N, C, H, W) with weight (O, C, kh, kw)."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    _check_conv_args(x, weight, "conv2d", transposed=False)
+    s, d = pair(stride, "stride", "conv2d", 1), pair(dilation, "dilation", "conv2d", 1)
+    p = pair(padding, "padding", "conv2d")
+    out = [conv_output_size(n, k, s_, p_, d_) for n, k, s_, p_, d_ in zip(x.shape[2:], weight.shape[2:], s, p, d)]
+    if min(out) < 1:
+        raise ValueError(f"conv2d: input of shape {x.shape} is too small for kernel {tuple(weight.shape[2:])} "
+                         f"with padding {p} and dilation {d} (output would be {tuple(out)})")
+    args = (x, weight) if bias is None else (x, weight, _check_bias(bias, weight.shape[0], weight, "conv2d"))
+    return Conv2dOp(s, p, d)(*args)
+
+
+class ConvTranspose2dOp(Function):
     """y = the transpose (adjoint) of conv2d applied to x, W: (C_in, C_out, kh, kw): every input
     pixel scatters W[c_in] * x[n, c_in, h, w] onto a window of the output (col2im);
-    backward: gx = conv2d(gy, W), gW = Conv2dGradWeight(gy, x), gb = sum of gy over (N, H, W)"""
+    backward: gx = conv2d(gy, W), gW = Conv2dGradWeightOp(gy, x), gb = sum of gy over (N, H, W)"""
 
     def __init__(self, stride, padding, output_padding, dilation):
         self.stride, self.padding = stride, padding
@@ -172,14 +186,33 @@ class ConvTranspose2d(Function):
         x, W = self.inputs[:2]
         need = self.needs_input_grad
         s, p, d = self.stride, self.padding, self.dilation
-        gx = _crop(Conv2d(s, p, d)(gy, W), x.shape) if need[0] else None
-        gW = Conv2dGradWeight(W.shape[2:], s, p, d)(gy, x) if need[1] else None
+        gx = _crop(Conv2dOp(s, p, d)(gy, W), x.shape) if need[0] else None
+        gW = Conv2dGradWeightOp(W.shape[2:], s, p, d)(gy, x) if need[1] else None
         if len(self.inputs) == 2:
             return gx, gW
         return gx, gW, (gy.sum(axis=(0, 2, 3)) if need[2] else None)
 
 
-class Conv2dGradWeight(Function):
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1):
+    """Transposed 2-D convolution of x (N, C_in, H, W) with weight (C_in, C_out, kh, kw)."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    _check_conv_args(x, weight, "conv_transpose2d", transposed=True)
+    s, d = pair(stride, "stride", "conv_transpose2d", 1), pair(dilation, "dilation", "conv_transpose2d", 1)
+    p, op = pair(padding, "padding", "conv_transpose2d"), pair(output_padding, "output_padding", "conv_transpose2d")
+    if any(o >= s_ and o >= d_ for o, s_, d_ in zip(op, s, d)):
+        raise ValueError(f"conv_transpose2d: output_padding {op} must be smaller than stride {s} or "
+                         f"dilation {d}")
+    out = [conv_transpose_output_size(n, k, s_, p_, d_, o_)
+           for n, k, s_, p_, d_, o_ in zip(x.shape[2:], weight.shape[2:], s, p, d, op)]
+    if min(out) < 1:
+        raise ValueError(f"conv_transpose2d: output size {tuple(out)} is not positive for input {x.shape}, "
+                         f"kernel {tuple(weight.shape[2:])}, stride {s}, padding {p}")
+    cout = weight.shape[1]
+    args = (x, weight) if bias is None else (x, weight, _check_bias(bias, cout, weight, "conv_transpose2d"))
+    return ConvTranspose2dOp(s, p, op, d)(*args)
+
+
+class Conv2dGradWeightOp(Function):
     """gW[o, c, i, j] = sum_{n, h, w} gy[n, o, h, w] * xpad[n, c, h*s + i*d, w*s + j*d]: the weight
     gradient of conv2d(x, W) given its upstream gradient gy (bilinear in x and gy);
     backward: gx = conv_transpose2d(gy, ggW), ggy = conv2d(x, ggW)"""
@@ -206,9 +239,9 @@ class Conv2dGradWeight(Function):
         if need[0]:
             op = tuple(size - conv_transpose_output_size(g, k, s_, p_, d_, 0) for size, g, k, s_, p_, d_ in
                        zip(x.shape[2:], gy.shape[2:], self.kernel, s, p, d))
-            gx = ConvTranspose2d(s, p, op, d)(gy, ggW)
+            gx = ConvTranspose2dOp(s, p, op, d)(gy, ggW)
         if need[1]:
-            ggy = _crop(Conv2d(s, p, d)(x, ggW), gy.shape)
+            ggy = _crop(Conv2dOp(s, p, d)(x, ggW), gy.shape)
         return gx, ggy
 
 
@@ -233,39 +266,6 @@ def _check_conv_args(x, weight, op, transposed):
     if x.shape[1] != weight.shape[0 if transposed else 1]:
         raise ValueError(f"{op}: input has {x.shape[1]} channels (shape {x.shape}) but weight of shape "
                          f"{weight.shape} expects {weight.shape[0 if transposed else 1]}")
-
-
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
-    """2-D convolution (cross-correlation) of x (N, C, H, W) with weight (O, C, kh, kw)."""
-    x, weight = as_tensor(x), as_tensor(weight)
-    _check_conv_args(x, weight, "conv2d", transposed=False)
-    s, d = pair(stride, "stride", "conv2d", 1), pair(dilation, "dilation", "conv2d", 1)
-    p = pair(padding, "padding", "conv2d")
-    out = [conv_output_size(n, k, s_, p_, d_) for n, k, s_, p_, d_ in zip(x.shape[2:], weight.shape[2:], s, p, d)]
-    if min(out) < 1:
-        raise ValueError(f"conv2d: input of shape {x.shape} is too small for kernel {tuple(weight.shape[2:])} "
-                         f"with padding {p} and dilation {d} (output would be {tuple(out)})")
-    args = (x, weight) if bias is None else (x, weight, _check_bias(bias, weight.shape[0], weight, "conv2d"))
-    return Conv2d(s, p, d)(*args)
-
-
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1):
-    """Transposed 2-D convolution of x (N, C_in, H, W) with weight (C_in, C_out, kh, kw)."""
-    x, weight = as_tensor(x), as_tensor(weight)
-    _check_conv_args(x, weight, "conv_transpose2d", transposed=True)
-    s, d = pair(stride, "stride", "conv_transpose2d", 1), pair(dilation, "dilation", "conv_transpose2d", 1)
-    p, op = pair(padding, "padding", "conv_transpose2d"), pair(output_padding, "output_padding", "conv_transpose2d")
-    if any(o >= s_ and o >= d_ for o, s_, d_ in zip(op, s, d)):
-        raise ValueError(f"conv_transpose2d: output_padding {op} must be smaller than stride {s} or "
-                         f"dilation {d}")
-    out = [conv_transpose_output_size(n, k, s_, p_, d_, o_)
-           for n, k, s_, p_, d_, o_ in zip(x.shape[2:], weight.shape[2:], s, p, d, op)]
-    if min(out) < 1:
-        raise ValueError(f"conv_transpose2d: output size {tuple(out)} is not positive for input {x.shape}, "
-                         f"kernel {tuple(weight.shape[2:])}, stride {s}, padding {p}")
-    cout = weight.shape[1]
-    args = (x, weight) if bias is None else (x, weight, _check_bias(bias, cout, weight, "conv_transpose2d"))
-    return ConvTranspose2d(s, p, op, d)(*args)
 
 
 def _check_bias(bias, channels, weight, op):

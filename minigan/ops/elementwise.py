@@ -14,7 +14,7 @@ from ..tensor import as_float_tensor, as_tensor, binary_operands
 from .shape import sum_to
 
 
-class Exp(Function):
+class ExpOp(Function):
     """y = e^x;  backward: gx = gy * y"""
     saves_inputs, saves_output = False, True  # backward uses the output y only
 
@@ -25,7 +25,12 @@ class Exp(Function):
         return gy * self.output
 
 
-class Log(Function):
+def exp(x):
+    """e^x"""
+    return ExpOp()(as_float_tensor(x))
+
+
+class LogOp(Function):
     """y = ln(x);  backward: gx = gy / x
 
     Warns when some x <= 0, since the result there is -inf or NaN and will poison a loss.
@@ -46,7 +51,12 @@ class Log(Function):
         return gy / self.inputs[0]
 
 
-class Sqrt(Function):
+def log(x):
+    """Natural logarithm (warns on x <= 0)."""
+    return LogOp()(as_float_tensor(x))
+
+
+class SqrtOp(Function):
     """y = sqrt(x);  backward: gx = gy / (2 y)"""
     saves_inputs, saves_output = False, True  # backward uses the output y only
 
@@ -57,7 +67,12 @@ class Sqrt(Function):
         return gy / (2 * self.output)
 
 
-class Abs(Function):
+def sqrt(x):
+    """Square root."""
+    return SqrtOp()(as_float_tensor(x))
+
+
+class AbsOp(Function):
     """y = |x|;  backward: gx = gy * sign(x)   (sign(0) = 0: the subgradient PyTorch picks)"""
     saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
@@ -70,7 +85,12 @@ class Abs(Function):
         return gy * self.sign
 
 
-class Clip(Function):
+def abs(x):
+    """|x|"""
+    return AbsOp()(as_tensor(x))
+
+
+class ClipOp(Function):
     """y = min(max(x, lo), hi);  backward: gx = gy * [lo <= x <= hi]"""
     saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
@@ -92,7 +112,14 @@ class Clip(Function):
         return gy * self.mask
 
 
-class Maximum(Function):
+def clip(x, min=None, max=None):
+    """Limit x to [min, max]; either bound may be None."""
+    if min is None and max is None:
+        raise ValueError("clip needs at least one of min and max")
+    return ClipOp(min, max)(as_tensor(x))
+
+
+class MaximumOp(Function):
     """y = max(a, b) elementwise;  backward: the gradient goes to the larger input
     (ga = gy * [a > b], gb = gy * [b > a]) and is split in half on ties."""
     saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
@@ -110,7 +137,12 @@ class Maximum(Function):
                 sum_to(gy * (1 - self.wins_a), b.shape) if need_b else None)
 
 
-class Minimum(Maximum):
+def maximum(a, b):
+    """Elementwise max(a, b) with broadcasting."""
+    return MaximumOp()(*binary_operands(a, b))
+
+
+class MinimumOp(MaximumOp):
     """y = min(a, b) elementwise;  backward: the gradient goes to the smaller input, split on ties."""
 
     def forward(self, a, b):
@@ -119,7 +151,12 @@ class Minimum(Maximum):
         return xp.minimum(a, b)
 
 
-class Where(Function):
+def minimum(a, b):
+    """Elementwise min(a, b) with broadcasting."""
+    return MinimumOp()(*binary_operands(a, b))
+
+
+class WhereOp(Function):
     """y = a where cond else b (cond is a constant mask);
     backward: ga = sum_to(gy where cond else 0), gb = sum_to(0 where cond else gy)"""
     saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
@@ -138,49 +175,12 @@ class Where(Function):
                 sum_to(where(self.cond, zero, gy), b.shape) if need_b else None)
 
 
-def exp(x):
-    """e^x"""
-    return Exp()(as_float_tensor(x))
-
-
-def log(x):
-    """Natural logarithm (warns on x <= 0)."""
-    return Log()(as_float_tensor(x))
-
-
-def sqrt(x):
-    """Square root."""
-    return Sqrt()(as_float_tensor(x))
-
-
-def abs(x):
-    """|x|"""
-    return Abs()(as_tensor(x))
-
-
-def clip(x, min=None, max=None):
-    """Limit x to [min, max]; either bound may be None."""
-    if min is None and max is None:
-        raise ValueError("clip needs at least one of min and max")
-    return Clip(min, max)(as_tensor(x))
-
-
-clamp = clip
-
-
-def maximum(a, b):
-    """Elementwise max(a, b) with broadcasting."""
-    return Maximum()(*binary_operands(a, b))
-
-
-def minimum(a, b):
-    """Elementwise min(a, b) with broadcasting."""
-    return Minimum()(*binary_operands(a, b))
-
-
 def where(cond, a, b):
     """a where cond is true, else b (cond: a boolean Tensor or array; not differentiated)."""
     cond = cond.data if hasattr(cond, "creator") else cond
     a, b = binary_operands(a, b)
     xp = backend.get_array_module(a.data, b.data, cond)
-    return Where(xp.asarray(cond, dtype=bool))(a, b)
+    return WhereOp(xp.asarray(cond, dtype=bool))(a, b)
+
+
+clamp = clip

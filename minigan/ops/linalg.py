@@ -16,7 +16,7 @@ def _mT(x):
     return transpose(x, axes)
 
 
-class MatMul(Function):
+class MatMulOp(Function):
     """y = a @ b (both at least 2-D, batch axes broadcast);
     backward: ga = sum_to(gy @ b^T, a.shape), gb = sum_to(a^T @ gy, b.shape)"""
 
@@ -30,7 +30,30 @@ class MatMul(Function):
                 sum_to(matmul(_mT(a), gy), b.shape) if need_b else None)
 
 
-class Linear(Function):
+def matmul(a, b):
+    """Matrix product a @ b with NumPy's rules: 1-D operands act as a row (left) or column (right)
+    vector and that axis is dropped from the result; more than 2-D means a batch of matrices."""
+    a, b = binary_operands(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul needs tensors with at least 1 axis, got shapes {a.shape} and {b.shape}; "
+                         "use * for multiplying by a scalar")
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} do not fit: the last axis of the first "
+                         f"({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} "
+                         f"axis of the second ({b.shape[-2 if b.ndim > 1 else 0]})")
+    if a.ndim >= 2 and b.ndim >= 2:
+        return MatMulOp()(a, b)
+    y = MatMulOp()(reshape(a, (1,) + a.shape) if a.ndim == 1 else a,
+                 reshape(b, b.shape + (1,)) if b.ndim == 1 else b)
+    shape = y.shape
+    if a.ndim == 1:
+        shape = shape[:-2] + shape[-1:]
+    if b.ndim == 1:
+        shape = shape[:-1]
+    return reshape(y, shape)
+
+
+class LinearOp(Function):
     """y = x @ W^T + b, with x (..., in), W (out, in) as in PyTorch, b (out,) or absent;
     backward: gx = gy @ W,  gW = gy^T @ x (summed over all leading axes),  gb = sum of gy over them.
 
@@ -58,29 +81,6 @@ class Linear(Function):
         return gx, gW, gb
 
 
-def matmul(a, b):
-    """Matrix product a @ b with NumPy's rules: 1-D operands act as a row (left) or column (right)
-    vector and that axis is dropped from the result; more than 2-D means a batch of matrices."""
-    a, b = binary_operands(a, b)
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul needs tensors with at least 1 axis, got shapes {a.shape} and {b.shape}; "
-                         "use * for multiplying by a scalar")
-    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-        raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} do not fit: the last axis of the first "
-                         f"({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} "
-                         f"axis of the second ({b.shape[-2 if b.ndim > 1 else 0]})")
-    if a.ndim >= 2 and b.ndim >= 2:
-        return MatMul()(a, b)
-    y = MatMul()(reshape(a, (1,) + a.shape) if a.ndim == 1 else a,
-                 reshape(b, b.shape + (1,)) if b.ndim == 1 else b)
-    shape = y.shape
-    if a.ndim == 1:
-        shape = shape[:-2] + shape[-1:]
-    if b.ndim == 1:
-        shape = shape[:-1]
-    return reshape(y, shape)
-
-
 def linear(x, weight, bias=None):
     """y = x @ weight^T + bias, with weight shaped (out_features, in_features) as in PyTorch."""
     x, weight = binary_operands(x, weight)
@@ -90,10 +90,10 @@ def linear(x, weight, bias=None):
         raise ShapeError(f"linear: input of shape {x.shape} does not fit weight of shape {weight.shape}: "
                          f"the input's last axis must be in_features = {weight.shape[1]}")
     if bias is None:
-        return Linear()(x, weight)
+        return LinearOp()(x, weight)
     if type(bias) is not Tensor or bias.dtype != weight.dtype:
         bias = as_tensor(bias, like=weight)
     if bias.shape != (weight.shape[0],):
         raise ShapeError(f"linear: bias must have shape ({weight.shape[0]},) to match weight "
                          f"{weight.shape}, got {bias.shape}")
-    return Linear()(x, weight, bias)
+    return LinearOp()(x, weight, bias)

@@ -34,19 +34,7 @@ def _same_shape(x, target, op):
                          "match (reshape one, e.g. target.reshape(input.shape))")
 
 
-def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
-    """BCE of sigmoid(logits) against targets in [0, 1], computed stably from the logits.
-
-    loss = -[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))] = softplus(x) - t * x
-    d loss / dx = sigmoid(x) - t
-    """
-    x = as_tensor(logits)
-    t = as_tensor(targets, like=x)
-    _same_shape(x, t, "binary_cross_entropy_with_logits")
-    return _reduce(BCEWithLogits()(x, t), reduction, "binary_cross_entropy_with_logits")
-
-
-class BCEWithLogits(Function):
+class BCEWithLogitsOp(Function):
     """loss = softplus(x) - t x, elementwise (softplus computed stably, see ops/activation.py);
     backward: gx = gy * (sigmoid(x) - t),  gt = -gy * x
 
@@ -65,7 +53,19 @@ class BCEWithLogits(Function):
                 -(gy * x) if need_t else None)
 
 
-class BinaryCrossEntropy(Function):
+def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
+    """BCE of sigmoid(logits) against targets in [0, 1], computed stably from the logits.
+
+    loss = -[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))] = softplus(x) - t * x
+    d loss / dx = sigmoid(x) - t
+    """
+    x = as_tensor(logits)
+    t = as_tensor(targets, like=x)
+    _same_shape(x, t, "binary_cross_entropy_with_logits")
+    return _reduce(BCEWithLogitsOp()(x, t), reduction, "binary_cross_entropy_with_logits")
+
+
+class BinaryCrossEntropyOp(Function):
     """loss = -[t log p + (1 - t) log(1 - p)], each log clamped at -100 as PyTorch does;
     backward: gp = gy * (p - t) / max(p (1 - p), 1e-12),  gt = gy * (log(1 - p) - log p)"""
 
@@ -98,11 +98,11 @@ def binary_cross_entropy(probs, targets, reduction="mean"):
         warn("binary_cross_entropy: some probabilities are exactly 0 or 1, so log(0) = -inf was "
                       "clamped to -100 (as PyTorch does) and the gradient there is wrong. Compute the loss "
                       "from logits with binary_cross_entropy_with_logits instead")
-    return _reduce(BinaryCrossEntropy()(p, t), reduction, "binary_cross_entropy")
+    return _reduce(BinaryCrossEntropyOp()(p, t), reduction, "binary_cross_entropy")
 
 
 def mse_loss(input, target, reduction="mean"):
-    """Mean squared error: mean((input - target)^2). Shapes must match (no broadcasting)."""
+    """MeanOp squared error: mean((input - target)^2). Shapes must match (no broadcasting)."""
     x = as_tensor(input)
     t = as_tensor(target, like=x)
     _same_shape(x, t, "mse_loss")

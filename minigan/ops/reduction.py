@@ -35,7 +35,7 @@ def _spread(gy, shape, axes):
     return broadcast_to(gy, shape)
 
 
-class Sum(Function):
+class SumOp(Function):
     """y = sum of x over ``axes``;  backward: gx = broadcast_to(gy with axes kept, x.shape)"""
     saves_inputs = False  # backward needs only the inputs' shapes
 
@@ -50,7 +50,13 @@ class Sum(Function):
         return _spread(gy, x.shape, self.axes)
 
 
-class Mean(Function):
+def sum(x, axis=None, keepdims=False):
+    """SumOp over ``axis`` (an int, a tuple, or None for all axes)."""
+    x = as_tensor(x)
+    return SumOp(_normalize_axis(axis, x.ndim, "sum"), keepdims)(x)
+
+
+class MeanOp(Function):
     """y = mean of x over ``axes`` = sum / n;  backward: gx = broadcast_to(gy / n with axes kept, x.shape)"""
     saves_inputs = False  # backward needs only the inputs' shapes
 
@@ -64,7 +70,19 @@ class Mean(Function):
         return _spread(gy * (1.0 / self.count), self.inputs[0].shape, self.axes)
 
 
-class Max(Function):
+def mean(x, axis=None, keepdims=False):
+    """MeanOp over ``axis``: sum(x, axis) / (number of elements reduced)."""
+    x = as_float_tensor(x)
+    axes = _normalize_axis(axis, x.ndim, "mean")
+    count = 1
+    for a in axes:
+        count *= x.shape[a]
+    if count == 0:
+        raise ValueError(f"mean of an empty selection (shape {x.shape}, axis {axis})")
+    return MeanOp(axes, keepdims, count)(x)
+
+
+class MaxOp(Function):
     """y = max of x over ``axes``;  backward: gx = gy * [x == y] / (number of ties)
 
     The gradient flows to the element(s) that were the maximum; ties share it evenly
@@ -88,28 +106,26 @@ class Max(Function):
         return _spread(gy, x.shape, self.axes) * self.share
 
 
-class Min(Max):
+def max(x, axis=None, keepdims=False):
+    """MaximumOp over ``axis`` (the values only; see the MaxOp docstring for ties)."""
+    x = as_tensor(x)
+    if x.size == 0:
+        raise ValueError(f"max of an empty tensor (shape {x.shape})")
+    return MaxOp(_normalize_axis(axis, x.ndim, "max"), keepdims)(x)
+
+
+class MinOp(MaxOp):
     """y = min of x over ``axes``;  backward: gx = gy * [x == y] / (number of ties)"""
 
     reduce = "min"
 
 
-def sum(x, axis=None, keepdims=False):
-    """Sum over ``axis`` (an int, a tuple, or None for all axes)."""
+def min(x, axis=None, keepdims=False):
+    """MinimumOp over ``axis`` (the values only)."""
     x = as_tensor(x)
-    return Sum(_normalize_axis(axis, x.ndim, "sum"), keepdims)(x)
-
-
-def mean(x, axis=None, keepdims=False):
-    """Mean over ``axis``: sum(x, axis) / (number of elements reduced)."""
-    x = as_float_tensor(x)
-    axes = _normalize_axis(axis, x.ndim, "mean")
-    count = 1
-    for a in axes:
-        count *= x.shape[a]
-    if count == 0:
-        raise ValueError(f"mean of an empty selection (shape {x.shape}, axis {axis})")
-    return Mean(axes, keepdims, count)(x)
+    if x.size == 0:
+        raise ValueError(f"min of an empty tensor (shape {x.shape})")
+    return MinOp(_normalize_axis(axis, x.ndim, "min"), keepdims)(x)
 
 
 def var(x, axis=None, keepdims=False, ddof=0):
@@ -127,19 +143,3 @@ def var(x, axis=None, keepdims=False, ddof=0):
         raise ValueError(f"var: {count} element(s) reduced with ddof={ddof} leaves no degrees of freedom")
     centred = x - mean(x, axes, keepdims=True)
     return sum(centred * centred, axes, keepdims) * (1.0 / (count - ddof))
-
-
-def max(x, axis=None, keepdims=False):
-    """Maximum over ``axis`` (the values only; see the Max docstring for ties)."""
-    x = as_tensor(x)
-    if x.size == 0:
-        raise ValueError(f"max of an empty tensor (shape {x.shape})")
-    return Max(_normalize_axis(axis, x.ndim, "max"), keepdims)(x)
-
-
-def min(x, axis=None, keepdims=False):
-    """Minimum over ``axis`` (the values only)."""
-    x = as_tensor(x)
-    if x.size == 0:
-        raise ValueError(f"min of an empty tensor (shape {x.shape})")
-    return Min(_normalize_axis(axis, x.ndim, "min"), keepdims)(x)

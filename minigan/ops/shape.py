@@ -8,7 +8,7 @@ from .. import backend
 from ..tensor import Tensor, as_tensor
 
 
-class Reshape(Function):
+class ReshapeOp(Function):
     """y = x viewed with a new shape;  backward: gx = reshape(gy, x.shape)"""
     saves_inputs = False  # backward needs only the inputs' shapes
 
@@ -22,7 +22,24 @@ class Reshape(Function):
         return reshape(gy, self.inputs[0].shape)
 
 
-class Transpose(Function):
+def reshape(x, shape):
+    """x with a new shape (one entry may be -1)."""
+    x = as_tensor(x)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if -1 in shape:  # resolve it, so that a reshape to the same shape can be skipped
+        known = 1
+        for n in shape:
+            known *= n if n != -1 else 1
+        if shape.count(-1) > 1 or known == 0 or x.size % known:
+            raise ValueError(f"reshape: cannot view a tensor of shape {x.shape} ({x.size} elements) "
+                             f"as {shape}")
+        shape = tuple(x.size // known if n == -1 else n for n in shape)
+    if shape == x.shape:
+        return x
+    return ReshapeOp(shape)(x)
+
+
+class TransposeOp(Function):
     """y = x with its axes permuted;  backward: gx = transpose(gy, inverse permutation)"""
     saves_inputs = False  # backward needs only the inputs' shapes
 
@@ -41,7 +58,18 @@ class Transpose(Function):
         return transpose(gy, tuple(inverse))
 
 
-class BroadcastTo(Function):
+def transpose(x, axes=None):
+    """x with its axes reversed (axes=None) or permuted as ``axes`` says."""
+    x = as_tensor(x)
+    if axes is not None:
+        axes = tuple(axes)
+        if sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes "
+                             f"of a tensor of shape {x.shape}")
+    return TransposeOp(axes)(x)
+
+
+class BroadcastToOp(Function):
     """y = x repeated along broadcast axes to ``shape``;  backward: gx = sum_to(gy, x.shape)"""
     saves_inputs = False  # backward needs only the inputs' shapes
 
@@ -56,7 +84,14 @@ class BroadcastTo(Function):
         return sum_to(gy, self.inputs[0].shape)
 
 
-class SumTo(Function):
+def broadcast_to(x, shape):
+    """x repeated (without copying) to ``shape`` by NumPy's broadcasting rules."""
+    x = as_tensor(x)
+    shape = tuple(shape)
+    return x if x.shape == shape else BroadcastToOp(shape)(x)
+
+
+class SumToOp(Function):
     """y = x summed over the axes that broadcasting added or stretched, so y.shape == ``shape``;
     backward: gx = broadcast_to(gy, x.shape)
 
@@ -79,6 +114,13 @@ class SumTo(Function):
         return broadcast_to(gy, self.inputs[0].shape)
 
 
+def sum_to(x, shape):
+    """x summed down to ``shape``: the inverse of ``broadcast_to``."""
+    x = as_tensor(x)
+    shape = tuple(shape)
+    return x if x.shape == shape else SumToOp(shape)(x)
+
+
 def _unwrap_index(index):
     """Tensors inside an index become their arrays (an index is never differentiated)."""
     if isinstance(index, tuple):
@@ -91,9 +133,9 @@ def _is_advanced(index):
     return any(hasattr(p, "shape") or isinstance(p, list) for p in parts)
 
 
-class GetItem(Function):
+class GetItemOp(Function):
     """y = x[index] (slices, integers, arrays, masks);  backward: gx = zeros(x.shape) with gy
-    added at x[index] (``ScatterAdd``; repeated indices add up)."""
+    added at x[index] (``ScatterAddOp``; repeated indices add up)."""
     saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, index):
@@ -103,13 +145,18 @@ class GetItem(Function):
         return x[self.index]
 
     def backward(self, gy):
-        return ScatterAdd(self.index, self.inputs[0].shape)(gy)
+        return ScatterAddOp(self.index, self.inputs[0].shape)(gy)
 
 
-class ScatterAdd(Function):
+def getitem(x, index):
+    """x[index]: slices, integers, None, Ellipsis, integer arrays and boolean masks."""
+    return GetItemOp(_unwrap_index(index))(as_tensor(x))
+
+
+class ScatterAddOp(Function):
     """y = zeros(shape) with y[index] += x;  backward: gx = gy[index]
 
-    GetItem's gradient. With basic indexing (slices) each position is hit once and plain
+    GetItemOp's gradient. With basic indexing (slices) each position is hit once and plain
     assignment does; advanced (array) indices may repeat, so ``add.at`` sums them.
     """
     saves_inputs = False  # backward needs only the inputs' shapes
@@ -130,7 +177,7 @@ class ScatterAdd(Function):
         return getitem(gy, self.index)
 
 
-class Concatenate(Function):
+class ConcatenateOp(Function):
     """y = [x1, x2, ...] joined along ``axis``;  backward: gx_i = gy sliced back to x_i's part"""
     saves_inputs = False  # backward needs only the inputs' shapes
 
@@ -152,7 +199,15 @@ class Concatenate(Function):
         return tuple(grads)
 
 
-class Pad(Function):
+def concatenate(xs, axis=0):
+    """Join tensors along an existing axis."""
+    xs = _same_float_dtype(xs)
+    if not xs:
+        raise ValueError("concatenate needs at least one tensor")
+    return ConcatenateOp(axis)(*xs)
+
+
+class PadOp(Function):
     """y = x with ``value`` added around it; ``widths`` is ((before, after), ...) per axis;
     backward: gx = gy with the padding sliced off"""
     saves_inputs = False  # backward needs only the inputs' shapes
@@ -169,53 +224,31 @@ class Pad(Function):
         return getitem(gy, index)
 
 
-# --- functional forms ---------------------------------------------------------------------------
-
-def reshape(x, shape):
-    """x with a new shape (one entry may be -1)."""
+def pad(x, pad, value=0.0):
+    """PadOp with a constant. ``pad`` is either PyTorch's flat form (left, right, top, bottom, ...),
+    last axis first, or NumPy's per-axis pairs ((before, after), ...)."""
     x = as_tensor(x)
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    if -1 in shape:  # resolve it, so that a reshape to the same shape can be skipped
-        known = 1
-        for n in shape:
-            known *= n if n != -1 else 1
-        if shape.count(-1) > 1 or known == 0 or x.size % known:
-            raise ValueError(f"reshape: cannot view a tensor of shape {x.shape} ({x.size} elements) "
-                             f"as {shape}")
-        shape = tuple(x.size // known if n == -1 else n for n in shape)
-    if shape == x.shape:
-        return x
-    return Reshape(shape)(x)
+    pad = tuple(pad)
+    if pad and all(isinstance(p, (tuple, list)) for p in pad):
+        if len(pad) != x.ndim:
+            raise ValueError(f"pad: got {len(pad)} (before, after) pairs for a tensor of shape {x.shape}")
+        widths = tuple((int(a), int(b)) for a, b in pad)
+    else:
+        if len(pad) % 2 or len(pad) // 2 > x.ndim:
+            raise ValueError(f"pad: PyTorch-style pad needs an even number of widths, at most 2 per "
+                             f"axis, got {pad} for a tensor of shape {x.shape}")
+        pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)]
+        widths = tuple([(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1])
+    if any(a < 0 or b < 0 for a, b in widths):
+        raise ValueError(f"pad: widths must be non-negative, got {pad}")
+    return PadOp(widths, value)(x)
 
 
-def transpose(x, axes=None):
-    """x with its axes reversed (axes=None) or permuted as ``axes`` says."""
-    x = as_tensor(x)
-    if axes is not None:
-        axes = tuple(axes)
-        if sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
-            raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes "
-                             f"of a tensor of shape {x.shape}")
-    return Transpose(axes)(x)
-
+# --- compositions: made of the ops above, so their backward comes with them ----------------------
 
 def permute(x, axes):
     """x with its axes permuted (PyTorch's name for ``transpose(x, axes)``)."""
     return transpose(x, axes)
-
-
-def broadcast_to(x, shape):
-    """x repeated (without copying) to ``shape`` by NumPy's broadcasting rules."""
-    x = as_tensor(x)
-    shape = tuple(shape)
-    return x if x.shape == shape else BroadcastTo(shape)(x)
-
-
-def sum_to(x, shape):
-    """x summed down to ``shape``: the inverse of ``broadcast_to``."""
-    x = as_tensor(x)
-    shape = tuple(shape)
-    return x if x.shape == shape else SumTo(shape)(x)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -248,19 +281,6 @@ def unsqueeze(x, axis):
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
-def getitem(x, index):
-    """x[index]: slices, integers, None, Ellipsis, integer arrays and boolean masks."""
-    return GetItem(_unwrap_index(index))(as_tensor(x))
-
-
-def concatenate(xs, axis=0):
-    """Join tensors along an existing axis."""
-    xs = _same_float_dtype(xs)
-    if not xs:
-        raise ValueError("concatenate needs at least one tensor")
-    return Concatenate(axis)(*xs)
-
-
 def _same_float_dtype(xs):
     """Tensors from ``xs``; integer ones take the dtype of the first float one (no float64 drift)."""
     xs = [as_tensor(x) for x in xs]
@@ -280,23 +300,3 @@ def stack(xs, axis=0):
     if len(shapes) > 1:
         raise ValueError(f"stack needs tensors of one shape, got shapes {sorted(shapes)}")
     return concatenate([unsqueeze(x, axis) for x in xs], axis=axis % (xs[0].ndim + 1))
-
-
-def pad(x, pad, value=0.0):
-    """Pad with a constant. ``pad`` is either PyTorch's flat form (left, right, top, bottom, ...),
-    last axis first, or NumPy's per-axis pairs ((before, after), ...)."""
-    x = as_tensor(x)
-    pad = tuple(pad)
-    if pad and all(isinstance(p, (tuple, list)) for p in pad):
-        if len(pad) != x.ndim:
-            raise ValueError(f"pad: got {len(pad)} (before, after) pairs for a tensor of shape {x.shape}")
-        widths = tuple((int(a), int(b)) for a, b in pad)
-    else:
-        if len(pad) % 2 or len(pad) // 2 > x.ndim:
-            raise ValueError(f"pad: PyTorch-style pad needs an even number of widths, at most 2 per "
-                             f"axis, got {pad} for a tensor of shape {x.shape}")
-        pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)]
-        widths = tuple([(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1])
-    if any(a < 0 or b < 0 for a, b in widths):
-        raise ValueError(f"pad: widths must be non-negative, got {pad}")
-    return Pad(widths, value)(x)
