@@ -1,7 +1,21 @@
 """The ops as functions: ``import minigan.functional as F`` then ``F.relu(x)``, ``F.matmul(a, b)``...
 
-Each function here checks and converts its arguments, then calls a ``Function`` subclass from
-``minigan/ops/`` whose docstring gives its forward formula and backward rule.
+Each function lives in ``minigan/ops/`` right after the ``...Op`` class (the graph node) that it
+calls, and its docstring gives the forward formula and the backward rule: ``help(F.mul)``.
+The functions are of three kinds:
+
+* primitives, one Op each with a backward written by hand: add, sub, mul, div, neg, pow (with a
+  number exponent), matmul, exp, log, sqrt, abs, clip (clamp), maximum, minimum, where, sum, mean,
+  max, min, reshape, transpose, broadcast_to, sum_to, getitem, concatenate (cat), pad, relu,
+  leaky_relu, sigmoid, tanh, softplus, binary_cross_entropy, conv2d and conv_transpose2d;
+* fused, one Op where a composition would give the same result, for speed: linear (transpose,
+  matmul and add) and binary_cross_entropy_with_logits (softplus(x) - t x, the loss of every GAN
+  step);
+* compositions, made of the ops above, so their backward (to any order) comes with them: var,
+  permute, flatten, squeeze, unsqueeze, stack, log_sigmoid, softmax, log_softmax, mse_loss,
+  cross_entropy, dropout, batch_norm, embedding, and pow with a tensor exponent.
+
+The end of this file binds Tensor's operators and methods (``x * w``, ``x.sum()``) to them.
 """
 from .ops.activation import leaky_relu, log_sigmoid, log_softmax, relu, sigmoid, softmax, softplus, tanh
 from .ops.arithmetic import add, div, mul, neg, pow, sub

@@ -73,8 +73,8 @@ def public_functions_called(case):
 
     Each public function is swapped for a spy that records its name while the case runs (and a
     case whose ``fn`` *is* a public function, like ``F.exp``, runs through its spy). Only
-    outermost calls count: ``F.mean`` multiplies by 1/n with ``*``, which calls ``F.mul``, but
-    that does not make the mean case a test of ``mul``. Operators count as what they call
+    outermost calls count: ``F.var`` is made of mean, sub, mul and sum, but that does not make
+    the var case a test of ``mul``. Operators count as what they call
     (``x * 2`` calls ``F.mul``). Aliases (``F.clamp is F.clip``) are one function: both names count.
     """
     called, depth = set(), [0]

@@ -12,7 +12,7 @@ from .reduction import sum
 
 
 class ReLUOp(Function):
-    """y = max(x, 0);  backward: gx = gy * [x > 0]"""
+    """The graph node of ``relu`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
     def forward(self, x):
@@ -25,12 +25,15 @@ class ReLUOp(Function):
 
 
 def relu(x):
-    """max(x, 0)"""
+    """The rectifier: max(x, 0), elementwise.
+
+    y = max(x, 0);  backward: gx = gy * [x > 0]
+    """
     return ReLUOp()(as_tensor(x))
 
 
 class LeakyReLUOp(Function):
-    """y = x if x > 0 else s * x;  backward: gx = gy * (1 if x > 0 else s)"""
+    """The graph node of ``leaky_relu`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
     def __init__(self, negative_slope):
@@ -47,16 +50,15 @@ class LeakyReLUOp(Function):
 
 
 def leaky_relu(x, negative_slope=0.01):
-    """x for x > 0, negative_slope * x otherwise (GAN discriminators use 0.2)."""
+    """x for x > 0, negative_slope * x otherwise (GAN discriminators use 0.2).
+
+    y = x if x > 0 else s x;  backward: gx = gy * (1 if x > 0 else s)
+    """
     return LeakyReLUOp(negative_slope)(as_tensor(x))
 
 
 class SigmoidOp(Function):
-    """y = 1 / (1 + e^-x);  backward: gx = gy * y * (1 - y)
-
-    Computed from e = e^-|x| (never overflows) as 1 / (1 + e) for x >= 0 and e / (1 + e) for
-    x < 0, so tiny values like sigmoid(-30) keep their precision instead of rounding to 0.
-    """
+    """The graph node of ``sigmoid`` (just below, with the formula and the backward rule)."""
     saves_inputs, saves_output = False, True  # backward uses the output y only
 
     def forward(self, x):
@@ -70,12 +72,17 @@ class SigmoidOp(Function):
 
 
 def sigmoid(x):
-    """1 / (1 + e^-x), computed stably."""
+    """The logistic function, computed stably.
+
+    y = 1 / (1 + e^-x);  backward: gx = gy * y * (1 - y)
+    Computed from e = e^-|x| (never overflows) as 1 / (1 + e) for x >= 0 and e / (1 + e) for
+    x < 0, so tiny values like sigmoid(-30) keep their precision instead of rounding to 0.
+    """
     return SigmoidOp()(as_float_tensor(x))
 
 
 class TanhOp(Function):
-    """y = tanh(x);  backward: gx = gy * (1 - y^2)"""
+    """The graph node of ``tanh`` (just below, with the formula and the backward rule)."""
     saves_inputs, saves_output = False, True  # backward uses the output y only
 
     def forward(self, x):
@@ -87,16 +94,15 @@ class TanhOp(Function):
 
 
 def tanh(x):
-    """Hyperbolic tangent."""
+    """The hyperbolic tangent, elementwise.
+
+    y = tanh(x);  backward: gx = gy * (1 - y^2)
+    """
     return TanhOp()(as_float_tensor(x))
 
 
 class SoftplusOp(Function):
-    """y = log(1 + e^x);  backward: gx = gy * sigmoid(x)
-
-    Computed as max(x, 0) + log(1 + e^-|x|): the exponent is never positive, so nothing
-    overflows (softplus(1000) = 1000, softplus(-1000) = 0, no inf or NaN).
-    """
+    """The graph node of ``softplus`` (just below, with the formula and the backward rule)."""
 
     def forward(self, x):
         xp = backend.get_array_module(x)
@@ -107,18 +113,30 @@ class SoftplusOp(Function):
 
 
 def softplus(x):
-    """log(1 + e^x), computed stably; the smooth version of relu."""
+    """log(1 + e^x), computed stably: the smooth version of relu.
+
+    y = log(1 + e^x);  backward: gx = gy * sigmoid(x)
+    Computed as max(x, 0) + log(1 + e^-|x|): the exponent is never positive, so nothing
+    overflows (softplus(1000) = 1000, softplus(-1000) = 0, no inf or NaN).
+    """
     return SoftplusOp()(as_float_tensor(x))
 
 
 def log_sigmoid(x):
-    """log(sigmoid(x)) = -softplus(-x), stable for any x (log of a sigmoid that rounded to 0 is not)."""
+    """log(sigmoid(x)), stable for any x (the log of a sigmoid that rounded to 0 is not).
+
+    y = -softplus(-x);  backward: through neg and softplus, gx = gy * sigmoid(-x).
+    """
     return -softplus(-as_float_tensor(x))
 
 
 def log_softmax(x, axis=-1):
-    """log of softmax along ``axis``: x - logsumexp(x), computed as x - m - log(sum(exp(x - m)))
-    with m = max(x) so that exp never overflows (m is a constant: the result does not depend on it)."""
+    """The log of softmax along ``axis``.
+
+    y = x - m - log(sum(exp(x - m))), with m = max(x) so that exp never overflows (m is a
+    constant: the result does not depend on it);  backward: through the ops it is made of,
+    gx = gy - softmax(x) * sum(gy).
+    """
     x = as_float_tensor(x)
     m = Tensor(x.data.max(axis=axis, keepdims=True))
     shifted = x - m
@@ -126,5 +144,9 @@ def log_softmax(x, axis=-1):
 
 
 def softmax(x, axis=-1):
-    """exp(x_i) / sum_j exp(x_j) along ``axis``: probabilities that sum to 1."""
+    """Probabilities that sum to 1 along ``axis``.
+
+    y_i = exp(x_i) / sum_j exp(x_j), computed as exp(log_softmax(x));  backward: through those
+    ops, gx = y * (gy - sum(gy * y)).
+    """
     return exp(log_softmax(x, axis))

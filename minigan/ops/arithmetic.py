@@ -12,7 +12,7 @@ from .shape import sum_to
 
 
 class AddOp(Function):
-    """y = a + b;  backward: ga = sum_to(gy, a.shape), gb = sum_to(gy, b.shape)"""
+    """The graph node of ``add`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward needs only the inputs' shapes
 
     def forward(self, a, b):
@@ -26,12 +26,15 @@ class AddOp(Function):
 
 
 def add(a, b):
-    """a + b with broadcasting."""
+    """a + b, with broadcasting.
+
+    y = a + b;  backward: ga = sum_to(gy, a.shape), gb = sum_to(gy, b.shape)
+    """
     return AddOp()(*binary_operands(a, b))
 
 
 class SubOp(Function):
-    """y = a - b;  backward: ga = sum_to(gy, a.shape), gb = -sum_to(gy, b.shape)"""
+    """The graph node of ``sub`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward needs only the inputs' shapes
 
     def forward(self, a, b):
@@ -45,12 +48,15 @@ class SubOp(Function):
 
 
 def sub(a, b):
-    """a - b with broadcasting."""
+    """a - b, with broadcasting.
+
+    y = a - b;  backward: ga = sum_to(gy, a.shape), gb = -sum_to(gy, b.shape)
+    """
     return SubOp()(*binary_operands(a, b))
 
 
 class MulOp(Function):
-    """y = a * b;  backward: ga = sum_to(gy * b, a.shape), gb = sum_to(gy * a, b.shape)"""
+    """The graph node of ``mul`` (just below, with the formula and the backward rule)."""
 
     def forward(self, a, b):
         return a * b
@@ -63,12 +69,15 @@ class MulOp(Function):
 
 
 def mul(a, b):
-    """a * b (elementwise) with broadcasting."""
+    """a * b, elementwise, with broadcasting.
+
+    y = a * b;  backward: ga = sum_to(gy * b, a.shape), gb = sum_to(gy * a, b.shape)
+    """
     return MulOp()(*binary_operands(a, b))
 
 
 class DivOp(Function):
-    """y = a / b;  backward: ga = sum_to(gy / b, a.shape), gb = sum_to(-gy * a / b**2, b.shape)"""
+    """The graph node of ``div`` (just below, with the formula and the backward rule)."""
 
     def forward(self, a, b):
         return a / b
@@ -81,12 +90,15 @@ class DivOp(Function):
 
 
 def div(a, b):
-    """a / b (elementwise) with broadcasting."""
+    """a / b, elementwise, with broadcasting.
+
+    y = a / b;  backward: ga = sum_to(gy / b, a.shape), gb = sum_to(-gy * a / b**2, b.shape)
+    """
     return DivOp()(*binary_operands(a, b))
 
 
 class NegOp(Function):
-    """y = -x;  backward: gx = -gy"""
+    """The graph node of ``neg`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward needs only the inputs' shapes
 
     def forward(self, x):
@@ -97,12 +109,15 @@ class NegOp(Function):
 
 
 def neg(x):
-    """-x"""
+    """-x.
+
+    y = -x;  backward: gx = -gy
+    """
     return NegOp()(as_tensor(x))
 
 
 class PowOp(Function):
-    """y = x ** c for a constant number c;  backward: gx = gy * c * x ** (c - 1)"""
+    """The graph node of ``pow`` (just below, with the formula and the backward rule)."""
 
     def __init__(self, exponent):
         # a Python number, so NumPy treats it as "weak" and keeps x's dtype (np.float64 would not)
@@ -119,8 +134,12 @@ class PowOp(Function):
 
 
 def pow(x, exponent):
-    """x ** exponent. A number exponent uses ``PowOp``; a tensor exponent (or a number base)
-    is computed as exp(exponent * log(x)), so the base must be positive there."""
+    """x ** exponent.
+
+    y = x ** c, for a number exponent c (the op PowOp);  backward: gx = gy * c * x ** (c - 1)
+    A tensor exponent, or a number base, is the composition exp(exponent * log(x)), so the base
+    must be positive there; backward: through exp, mul and log.
+    """
     from .elementwise import exp, log
     if isinstance(exponent, Number) and not isinstance(exponent, bool):
         return PowOp(exponent)(as_tensor(x))

@@ -111,8 +111,7 @@ def _channels_first(a):
 
 
 class Conv2dOp(Function):
-    """y[n, o] = sum_c W[o, c] (*) x[n, c] + b[o]  (cross-correlation, NCHW, W: (O, C, kh, kw));
-    backward: gx = conv_transpose2d(gy, W), gW = Conv2dGradWeightOp(x, gy), gb = sum of gy over (N, H, W)"""
+    """The graph node of ``conv2d`` (just below, with the formula and the backward rule)."""
 
     def __init__(self, stride, padding, dilation):
         self.stride, self.padding, self.dilation = stride, padding, dilation
@@ -147,7 +146,12 @@ class Conv2dOp(Function):
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
-    """2-D convolution (cross-correlation) of x (N, C, H, W) with weight (O, C, kh, kw)."""
+    """2-D convolution (cross-correlation) of x (N, C, H, W) with weight (O, C, kh, kw), as im2col
+    and one matrix product.
+
+    y[n, o] = sum_c W[o, c] (*) x[n, c] + b[o];
+    backward: gx = conv_transpose2d(gy, W), gW = Conv2dGradWeightOp(x, gy), gb = gy summed over (N, H, W)
+    """
     x, weight = as_tensor(x), as_tensor(weight)
     _check_conv_args(x, weight, "conv2d", transposed=False)
     s, d = pair(stride, "stride", "conv2d", 1), pair(dilation, "dilation", "conv2d", 1)
@@ -161,9 +165,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
 
 
 class ConvTranspose2dOp(Function):
-    """y = the transpose (adjoint) of conv2d applied to x, W: (C_in, C_out, kh, kw): every input
-    pixel scatters W[c_in] * x[n, c_in, h, w] onto a window of the output (col2im);
-    backward: gx = conv2d(gy, W), gW = Conv2dGradWeightOp(gy, x), gb = sum of gy over (N, H, W)"""
+    """The graph node of ``conv_transpose2d`` (just below, with the formula and the backward rule)."""
 
     def __init__(self, stride, padding, output_padding, dilation):
         self.stride, self.padding = stride, padding
@@ -194,7 +196,13 @@ class ConvTranspose2dOp(Function):
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1):
-    """Transposed 2-D convolution of x (N, C_in, H, W) with weight (C_in, C_out, kh, kw)."""
+    """Transposed 2-D convolution of x (N, C_in, H, W) with weight (C_in, C_out, kh, kw): the
+    transpose (adjoint) of conv2d. Every input pixel scatters W[c_in] * x[n, c_in, h, w] onto a
+    window of the output (col2im).
+
+    y = conv2d's adjoint applied to x;
+    backward: gx = conv2d(gy, W), gW = Conv2dGradWeightOp(gy, x), gb = gy summed over (N, H, W)
+    """
     x, weight = as_tensor(x), as_tensor(weight)
     _check_conv_args(x, weight, "conv_transpose2d", transposed=True)
     s, d = pair(stride, "stride", "conv_transpose2d", 1), pair(dilation, "dilation", "conv_transpose2d", 1)

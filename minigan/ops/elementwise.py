@@ -15,7 +15,7 @@ from .shape import sum_to
 
 
 class ExpOp(Function):
-    """y = e^x;  backward: gx = gy * y"""
+    """The graph node of ``exp`` (just below, with the formula and the backward rule)."""
     saves_inputs, saves_output = False, True  # backward uses the output y only
 
     def forward(self, x):
@@ -26,15 +26,15 @@ class ExpOp(Function):
 
 
 def exp(x):
-    """e^x"""
+    """e^x, elementwise.
+
+    y = e^x;  backward: gx = gy * y
+    """
     return ExpOp()(as_float_tensor(x))
 
 
 class LogOp(Function):
-    """y = ln(x);  backward: gx = gy / x
-
-    Warns when some x <= 0, since the result there is -inf or NaN and will poison a loss.
-    """
+    """The graph node of ``log`` (just below, with the formula and the backward rule)."""
 
     def forward(self, x):
         xp = backend.get_array_module(x)
@@ -52,12 +52,16 @@ class LogOp(Function):
 
 
 def log(x):
-    """Natural logarithm (warns on x <= 0)."""
+    """Natural logarithm, elementwise; warns when some x <= 0 (the result there is -inf or NaN and
+    will poison a loss).
+
+    y = ln(x);  backward: gx = gy / x
+    """
     return LogOp()(as_float_tensor(x))
 
 
 class SqrtOp(Function):
-    """y = sqrt(x);  backward: gx = gy / (2 y)"""
+    """The graph node of ``sqrt`` (just below, with the formula and the backward rule)."""
     saves_inputs, saves_output = False, True  # backward uses the output y only
 
     def forward(self, x):
@@ -68,12 +72,15 @@ class SqrtOp(Function):
 
 
 def sqrt(x):
-    """Square root."""
+    """Square root, elementwise.
+
+    y = sqrt(x);  backward: gx = gy / (2 y)
+    """
     return SqrtOp()(as_float_tensor(x))
 
 
 class AbsOp(Function):
-    """y = |x|;  backward: gx = gy * sign(x)   (sign(0) = 0: the subgradient PyTorch picks)"""
+    """The graph node of ``abs`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
     def forward(self, x):
@@ -86,12 +93,15 @@ class AbsOp(Function):
 
 
 def abs(x):
-    """|x|"""
+    """|x|, elementwise.
+
+    y = |x|;  backward: gx = gy * sign(x)   (sign(0) = 0: the subgradient PyTorch picks)
+    """
     return AbsOp()(as_tensor(x))
 
 
 class ClipOp(Function):
-    """y = min(max(x, lo), hi);  backward: gx = gy * [lo <= x <= hi]"""
+    """The graph node of ``clip`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
     def __init__(self, lo, hi):
@@ -113,15 +123,17 @@ class ClipOp(Function):
 
 
 def clip(x, min=None, max=None):
-    """Limit x to [min, max]; either bound may be None."""
+    """x limited to [min, max]; either bound may be None (``clamp`` is the same function).
+
+    y = min(max(x, min), max);  backward: gx = gy * [min <= x <= max]
+    """
     if min is None and max is None:
         raise ValueError("clip needs at least one of min and max")
     return ClipOp(min, max)(as_tensor(x))
 
 
 class MaximumOp(Function):
-    """y = max(a, b) elementwise;  backward: the gradient goes to the larger input
-    (ga = gy * [a > b], gb = gy * [b > a]) and is split in half on ties."""
+    """The graph node of ``maximum`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
     def forward(self, a, b):
@@ -138,12 +150,16 @@ class MaximumOp(Function):
 
 
 def maximum(a, b):
-    """Elementwise max(a, b) with broadcasting."""
+    """The larger of a and b, elementwise, with broadcasting.
+
+    y = max(a, b);  backward: the gradient goes to the larger input (ga = gy * [a > b],
+    gb = gy * [b > a]) and is split in half on ties.
+    """
     return MaximumOp()(*binary_operands(a, b))
 
 
 class MinimumOp(MaximumOp):
-    """y = min(a, b) elementwise;  backward: the gradient goes to the smaller input, split on ties."""
+    """The graph node of ``minimum`` (just below, with the formula and the backward rule)."""
 
     def forward(self, a, b):
         xp = backend.get_array_module(a, b)
@@ -152,13 +168,15 @@ class MinimumOp(MaximumOp):
 
 
 def minimum(a, b):
-    """Elementwise min(a, b) with broadcasting."""
+    """The smaller of a and b, elementwise, with broadcasting.
+
+    y = min(a, b);  backward: the gradient goes to the smaller input, split in half on ties.
+    """
     return MinimumOp()(*binary_operands(a, b))
 
 
 class WhereOp(Function):
-    """y = a where cond else b (cond is a constant mask);
-    backward: ga = sum_to(gy where cond else 0), gb = sum_to(0 where cond else gy)"""
+    """The graph node of ``where`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
     def __init__(self, cond):
@@ -176,7 +194,11 @@ class WhereOp(Function):
 
 
 def where(cond, a, b):
-    """a where cond is true, else b (cond: a boolean Tensor or array; not differentiated)."""
+    """a where cond is true, else b (cond: a boolean Tensor or array, a constant).
+
+    y = a if cond else b;  backward: ga = sum_to(gy if cond else 0, a.shape),
+    gb = sum_to(0 if cond else gy, b.shape)
+    """
     cond = cond.data if hasattr(cond, "creator") else cond
     a, b = binary_operands(a, b)
     xp = backend.get_array_module(a.data, b.data, cond)

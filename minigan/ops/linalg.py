@@ -17,8 +17,7 @@ def _mT(x):
 
 
 class MatMulOp(Function):
-    """y = a @ b (both at least 2-D, batch axes broadcast);
-    backward: ga = sum_to(gy @ b^T, a.shape), gb = sum_to(a^T @ gy, b.shape)"""
+    """The graph node of ``matmul`` (just below, with the formula and the backward rule)."""
 
     def forward(self, a, b):
         return backend.get_array_module(a, b).matmul(a, b)
@@ -31,8 +30,12 @@ class MatMulOp(Function):
 
 
 def matmul(a, b):
-    """Matrix product a @ b with NumPy's rules: 1-D operands act as a row (left) or column (right)
-    vector and that axis is dropped from the result; more than 2-D means a batch of matrices."""
+    """Matrix product a @ b with NumPy's rules: a 1-D operand acts as a row (left) or column
+    (right) vector and that axis is dropped from the result; more than 2-D means a batch of matrices.
+
+    y = a @ b (batch axes broadcast);
+    backward: ga = sum_to(gy @ b^T, a.shape), gb = sum_to(a^T @ gy, b.shape)
+    """
     a, b = binary_operands(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul needs tensors with at least 1 axis, got shapes {a.shape} and {b.shape}; "
@@ -54,11 +57,7 @@ def matmul(a, b):
 
 
 class LinearOp(Function):
-    """y = x @ W^T + b, with x (..., in), W (out, in) as in PyTorch, b (out,) or absent;
-    backward: gx = gy @ W,  gW = gy^T @ x (summed over all leading axes),  gb = sum of gy over them.
-
-    One op instead of transpose + matmul + add: a dense layer is the hottest path of an MLP GAN.
-    """
+    """The graph node of ``linear`` (just below, with the formula and the backward rule)."""
 
     def forward(self, x, W, b=None):
         y = x @ W.T
@@ -82,7 +81,12 @@ class LinearOp(Function):
 
 
 def linear(x, weight, bias=None):
-    """y = x @ weight^T + bias, with weight shaped (out_features, in_features) as in PyTorch."""
+    """A dense layer's maths, with weight shaped (out_features, in_features) as in PyTorch.
+
+    y = x @ W^T + b, with x (..., in), W (out, in), b (out,) or None;
+    backward: gx = gy @ W,  gW = gy^T @ x (summed over all leading axes),  gb = gy summed over them.
+    Fused: one op instead of transpose + matmul + add, since it is the hottest path of an MLP GAN.
+    """
     x, weight = binary_operands(x, weight)
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")

@@ -35,12 +35,8 @@ def _same_shape(x, target, op):
 
 
 class BCEWithLogitsOp(Function):
-    """loss = softplus(x) - t x, elementwise (softplus computed stably, see ops/activation.py);
-    backward: gx = gy * (sigmoid(x) - t),  gt = -gy * x
-
-    One op rather than three: it is the loss of every GAN step, and sigmoid(x) - t is the
-    gradient every textbook derives for it.
-    """
+    """The graph node of ``binary_cross_entropy_with_logits`` (just below, with the formula and
+    the backward rule)."""
 
     def forward(self, x, t):
         xp = backend.get_array_module(x, t)
@@ -56,8 +52,10 @@ class BCEWithLogitsOp(Function):
 def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
     """BCE of sigmoid(logits) against targets in [0, 1], computed stably from the logits.
 
-    loss = -[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))] = softplus(x) - t * x
-    d loss / dx = sigmoid(x) - t
+    loss = -[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))] = softplus(x) - t x;
+    backward: gx = gy * (sigmoid(x) - t),  gt = -gy * x
+    Fused: one op rather than three, since it is the loss of every GAN step, and sigmoid(x) - t
+    is the gradient every textbook derives for it.
     """
     x = as_tensor(logits)
     t = as_tensor(targets, like=x)
@@ -66,8 +64,7 @@ def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
 
 
 class BinaryCrossEntropyOp(Function):
-    """loss = -[t log p + (1 - t) log(1 - p)], each log clamped at -100 as PyTorch does;
-    backward: gp = gy * (p - t) / max(p (1 - p), 1e-12),  gt = gy * (log(1 - p) - log p)"""
+    """The graph node of ``binary_cross_entropy`` (just below, with the formula and the backward rule)."""
 
     def forward(self, p, t):
         xp = backend.get_array_module(p, t)
@@ -86,7 +83,11 @@ class BinaryCrossEntropyOp(Function):
 
 def binary_cross_entropy(probs, targets, reduction="mean"):
     """BCE of probabilities in [0, 1] against targets. Prefer the ``_with_logits`` form: here a
-    probability that rounded to exactly 0 or 1 makes log(0), clamped to -100 (with a warning)."""
+    probability that rounded to exactly 0 or 1 makes log(0), clamped to -100 (with a warning).
+
+    loss = -[t log p + (1 - t) log(1 - p)], each log clamped at -100 as PyTorch does;
+    backward: gp = gy * (p - t) / max(p (1 - p), 1e-12),  gt = gy * (log(1 - p) - log p)
+    """
     p = as_tensor(probs)
     t = as_tensor(targets, like=p)
     _same_shape(p, t, "binary_cross_entropy")
@@ -102,7 +103,11 @@ def binary_cross_entropy(probs, targets, reduction="mean"):
 
 
 def mse_loss(input, target, reduction="mean"):
-    """MeanOp squared error: mean((input - target)^2). Shapes must match (no broadcasting)."""
+    """The mean squared error; shapes must match (no broadcasting).
+
+    loss = mean((input - target)^2);  backward: through sub, mul and mean,
+    g_input = gy * 2 (input - target) / n.
+    """
     x = as_tensor(input)
     t = as_tensor(target, like=x)
     _same_shape(x, t, "mse_loss")
@@ -111,8 +116,12 @@ def mse_loss(input, target, reduction="mean"):
 
 
 def cross_entropy(logits, targets, reduction="mean"):
-    """Multi-class cross-entropy of ``logits`` (N, C) against integer class ``targets`` (N,):
-    loss_n = -log softmax(logits_n)[targets_n] (PyTorch's F.cross_entropy, without weights)."""
+    """Multi-class cross-entropy of ``logits`` (N, C) against integer class ``targets`` (N,)
+    (PyTorch's F.cross_entropy, without weights).
+
+    loss_n = -log_softmax(logits_n)[targets_n];  backward: through log_softmax and getitem,
+    g_logits = gy * (softmax(logits) - onehot(targets)).
+    """
     x = as_tensor(logits)
     t = targets.data if isinstance(targets, Tensor) else targets
     xp = backend.get_array_module(x.data)

@@ -17,10 +17,10 @@ from .shape import getitem, reshape
 
 def dropout(x, p=0.5, training=True):
     """Zero each element with probability p and scale the rest by 1 / (1 - p), so the expected
-    value is unchanged (inverted dropout); the identity when not training or p == 0.
+    value is unchanged (inverted dropout); the identity when not training or p == 0. Masks come
+    from minigan's seeded generator (``minigan.manual_seed``).
 
-    y = x * m / (1 - p), m ~ Bernoulli(1 - p);  backward: gx = gy * m / (1 - p).
-    Masks come from minigan's seeded generator (``minigan.manual_seed``).
+    y = x * m / (1 - p), m ~ Bernoulli(1 - p);  backward: gx = gy * m / (1 - p) (through mul)
     """
     x = as_tensor(x)
     if not 0 <= p <= 1:
@@ -36,13 +36,14 @@ def dropout(x, p=0.5, training=True):
 
 def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, training=True,
                momentum=0.1, eps=1e-5):
-    """Normalise each channel (axis 1) over the batch (and spatial axes for 4-D input).
+    """Normalise each channel (axis 1) over the batch (and the spatial axes for 4-D input).
 
     training: y = (x - mean_B) / sqrt(var_B + eps) * weight + bias, with the batch's own biased
               statistics, and the running statistics updated in place (as PyTorch does):
               running = (1 - momentum) * running + momentum * batch (unbiased variance there);
     eval:     the same with running_mean and running_var in place of the batch statistics.
-    backward: through the ops above (mean, var, sqrt, ...), so it is exact to any order.
+    backward: through the ops it is made of (mean, var, sub, sqrt, div, ...), so it is exact to
+              any order.
     """
     x = as_tensor(x)
     if x.ndim not in (2, 3, 4):
@@ -80,8 +81,11 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
 
 
 def embedding(indices, weight):
-    """Rows of ``weight`` (num_embeddings, dim) picked by integer ``indices`` of any shape;
-    backward: the upstream gradient of each lookup is added to the row it came from."""
+    """Rows of ``weight`` (num_embeddings, dim) picked by integer ``indices`` of any shape.
+
+    y = weight[indices];  backward: through getitem: the upstream gradient of each lookup is
+    added to the row it came from.
+    """
     idx = indices.data if isinstance(indices, Tensor) else indices
     xp = backend.get_array_module(weight.data)
     idx = xp.asarray(idx)

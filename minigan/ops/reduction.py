@@ -36,7 +36,7 @@ def _spread(gy, shape, axes):
 
 
 class SumOp(Function):
-    """y = sum of x over ``axes``;  backward: gx = broadcast_to(gy with axes kept, x.shape)"""
+    """The graph node of ``sum`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, axes, keepdims):
@@ -51,13 +51,16 @@ class SumOp(Function):
 
 
 def sum(x, axis=None, keepdims=False):
-    """SumOp over ``axis`` (an int, a tuple, or None for all axes)."""
+    """The sum over ``axis`` (an int, a tuple, or None for all axes).
+
+    y = sum of x over the axes;  backward: gx = broadcast_to(gy with the axes kept, x.shape)
+    """
     x = as_tensor(x)
     return SumOp(_normalize_axis(axis, x.ndim, "sum"), keepdims)(x)
 
 
 class MeanOp(Function):
-    """y = mean of x over ``axes`` = sum / n;  backward: gx = broadcast_to(gy / n with axes kept, x.shape)"""
+    """The graph node of ``mean`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, axes, keepdims, count):
@@ -71,7 +74,10 @@ class MeanOp(Function):
 
 
 def mean(x, axis=None, keepdims=False):
-    """MeanOp over ``axis``: sum(x, axis) / (number of elements reduced)."""
+    """The mean over ``axis``: the sum divided by the number of elements reduced, n.
+
+    y = sum of x over the axes / n;  backward: gx = broadcast_to(gy / n with the axes kept, x.shape)
+    """
     x = as_float_tensor(x)
     axes = _normalize_axis(axis, x.ndim, "mean")
     count = 1
@@ -83,11 +89,7 @@ def mean(x, axis=None, keepdims=False):
 
 
 class MaxOp(Function):
-    """y = max of x over ``axes``;  backward: gx = gy * [x == y] / (number of ties)
-
-    The gradient flows to the element(s) that were the maximum; ties share it evenly
-    (the convention of PyTorch's ``amax``).
-    """
+    """The graph node of ``max`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward uses what forward kept (a mask), not the inputs
 
     reduce = "max"
@@ -107,7 +109,11 @@ class MaxOp(Function):
 
 
 def max(x, axis=None, keepdims=False):
-    """MaximumOp over ``axis`` (the values only; see the MaxOp docstring for ties)."""
+    """The largest value over ``axis`` (the values only, no indices).
+
+    y = max of x over the axes;  backward: gx = gy * [x == y] / (number of ties): the gradient
+    flows to the element(s) that were the maximum, shared evenly on ties (PyTorch's ``amax``).
+    """
     x = as_tensor(x)
     if x.size == 0:
         raise ValueError(f"max of an empty tensor (shape {x.shape})")
@@ -115,13 +121,16 @@ def max(x, axis=None, keepdims=False):
 
 
 class MinOp(MaxOp):
-    """y = min of x over ``axes``;  backward: gx = gy * [x == y] / (number of ties)"""
+    """The graph node of ``min`` (just below, with the formula and the backward rule)."""
 
     reduce = "min"
 
 
 def min(x, axis=None, keepdims=False):
-    """MinimumOp over ``axis`` (the values only)."""
+    """The smallest value over ``axis`` (the values only, no indices).
+
+    y = min of x over the axes;  backward: gx = gy * [x == y] / (number of ties)
+    """
     x = as_tensor(x)
     if x.size == 0:
         raise ValueError(f"min of an empty tensor (shape {x.shape})")
@@ -129,10 +138,12 @@ def min(x, axis=None, keepdims=False):
 
 
 def var(x, axis=None, keepdims=False, ddof=0):
-    """Variance over ``axis``: mean of (x - mean)^2, divided by (n - ddof) instead of n.
+    """The variance over ``axis``: the mean of (x - mean)^2, divided by (n - ddof) instead of n.
+    ``ddof=0`` (NumPy's default, and what batch norm uses) is the biased estimate; PyTorch's
+    ``torch.var`` defaults to the unbiased ``ddof=1``.
 
-    ``ddof=0`` (NumPy's default, and what batch norm uses) is the biased estimate;
-    PyTorch's ``torch.var`` defaults to the unbiased ``ddof=1``.
+    y = sum((x - mean(x))^2) / (n - ddof);  backward: through the ops it is made of (mean, sub,
+    mul, sum), so it is exact to any order.
     """
     x = as_tensor(x)
     axes = _normalize_axis(axis, x.ndim, "var")

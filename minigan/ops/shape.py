@@ -9,7 +9,7 @@ from ..tensor import Tensor, as_tensor
 
 
 class ReshapeOp(Function):
-    """y = x viewed with a new shape;  backward: gx = reshape(gy, x.shape)"""
+    """The graph node of ``reshape`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, shape):
@@ -23,7 +23,10 @@ class ReshapeOp(Function):
 
 
 def reshape(x, shape):
-    """x with a new shape (one entry may be -1)."""
+    """x with a new shape (one entry may be -1).
+
+    y = x viewed with the new shape;  backward: gx = reshape(gy, x.shape)
+    """
     x = as_tensor(x)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if -1 in shape:  # resolve it, so that a reshape to the same shape can be skipped
@@ -40,7 +43,7 @@ def reshape(x, shape):
 
 
 class TransposeOp(Function):
-    """y = x with its axes permuted;  backward: gx = transpose(gy, inverse permutation)"""
+    """The graph node of ``transpose`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, axes=None):
@@ -59,7 +62,10 @@ class TransposeOp(Function):
 
 
 def transpose(x, axes=None):
-    """x with its axes reversed (axes=None) or permuted as ``axes`` says."""
+    """x with its axes reversed (axes=None) or permuted as ``axes`` says.
+
+    y = x with its axes permuted;  backward: gx = transpose(gy, the inverse permutation)
+    """
     x = as_tensor(x)
     if axes is not None:
         axes = tuple(axes)
@@ -70,7 +76,7 @@ def transpose(x, axes=None):
 
 
 class BroadcastToOp(Function):
-    """y = x repeated along broadcast axes to ``shape``;  backward: gx = sum_to(gy, x.shape)"""
+    """The graph node of ``broadcast_to`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, shape):
@@ -85,19 +91,17 @@ class BroadcastToOp(Function):
 
 
 def broadcast_to(x, shape):
-    """x repeated (without copying) to ``shape`` by NumPy's broadcasting rules."""
+    """x repeated (without copying) to ``shape`` by NumPy's broadcasting rules.
+
+    y = x repeated along the broadcast axes;  backward: gx = sum_to(gy, x.shape)
+    """
     x = as_tensor(x)
     shape = tuple(shape)
     return x if x.shape == shape else BroadcastToOp(shape)(x)
 
 
 class SumToOp(Function):
-    """y = x summed over the axes that broadcasting added or stretched, so y.shape == ``shape``;
-    backward: gx = broadcast_to(gy, x.shape)
-
-    The gradient of any broadcasting op is reduced with this: if b of shape (3,) was added to
-    a of shape (2, 3), b's gradient is the (2, 3) upstream gradient summed over axis 0.
-    """
+    """The graph node of ``sum_to`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, shape):
@@ -115,7 +119,12 @@ class SumToOp(Function):
 
 
 def sum_to(x, shape):
-    """x summed down to ``shape``: the inverse of ``broadcast_to``."""
+    """x summed down to ``shape``: the inverse of ``broadcast_to``. The gradient of every
+    broadcasting op is reduced with it: if b of shape (3,) was added to a of shape (2, 3), b's
+    gradient is the (2, 3) upstream gradient summed over axis 0.
+
+    y = x summed over the axes that broadcasting added or stretched;  backward: gx = broadcast_to(gy, x.shape)
+    """
     x = as_tensor(x)
     shape = tuple(shape)
     return x if x.shape == shape else SumToOp(shape)(x)
@@ -134,8 +143,7 @@ def _is_advanced(index):
 
 
 class GetItemOp(Function):
-    """y = x[index] (slices, integers, arrays, masks);  backward: gx = zeros(x.shape) with gy
-    added at x[index] (``ScatterAddOp``; repeated indices add up)."""
+    """The graph node of ``getitem`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, index):
@@ -149,7 +157,11 @@ class GetItemOp(Function):
 
 
 def getitem(x, index):
-    """x[index]: slices, integers, None, Ellipsis, integer arrays and boolean masks."""
+    """x[index]: slices, integers, None, Ellipsis, integer arrays and boolean masks.
+
+    y = x[index];  backward: gx = zeros(x.shape) with gy added at x[index] (the op ScatterAddOp,
+    below: repeated indices add up).
+    """
     return GetItemOp(_unwrap_index(index))(as_tensor(x))
 
 
@@ -178,7 +190,7 @@ class ScatterAddOp(Function):
 
 
 class ConcatenateOp(Function):
-    """y = [x1, x2, ...] joined along ``axis``;  backward: gx_i = gy sliced back to x_i's part"""
+    """The graph node of ``concatenate`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, axis=0):
@@ -200,7 +212,10 @@ class ConcatenateOp(Function):
 
 
 def concatenate(xs, axis=0):
-    """Join tensors along an existing axis."""
+    """Tensors joined along an existing axis (``cat`` is the same function).
+
+    y = [x1, x2, ...] joined along ``axis``;  backward: gx_i = gy sliced back to x_i's part
+    """
     xs = _same_float_dtype(xs)
     if not xs:
         raise ValueError("concatenate needs at least one tensor")
@@ -208,8 +223,7 @@ def concatenate(xs, axis=0):
 
 
 class PadOp(Function):
-    """y = x with ``value`` added around it; ``widths`` is ((before, after), ...) per axis;
-    backward: gx = gy with the padding sliced off"""
+    """The graph node of ``pad`` (just below, with the formula and the backward rule)."""
     saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, widths, value=0.0):
@@ -225,8 +239,11 @@ class PadOp(Function):
 
 
 def pad(x, pad, value=0.0):
-    """PadOp with a constant. ``pad`` is either PyTorch's flat form (left, right, top, bottom, ...),
-    last axis first, or NumPy's per-axis pairs ((before, after), ...)."""
+    """x padded with a constant. ``pad`` is either PyTorch's flat form (left, right, top, bottom,
+    ...), last axis first, or NumPy's per-axis pairs ((before, after), ...).
+
+    y = x with ``value`` around it;  backward: gx = gy with the padding sliced off
+    """
     x = as_tensor(x)
     pad = tuple(pad)
     if pad and all(isinstance(p, (tuple, list)) for p in pad):
@@ -247,12 +264,18 @@ def pad(x, pad, value=0.0):
 # --- compositions: made of the ops above, so their backward comes with them ----------------------
 
 def permute(x, axes):
-    """x with its axes permuted (PyTorch's name for ``transpose(x, axes)``)."""
+    """x with its axes permuted (PyTorch's name for ``transpose(x, axes)``).
+
+    y = transpose(x, axes);  backward: that of transpose.
+    """
     return transpose(x, axes)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
-    """Merge axes ``start_dim`` .. ``end_dim`` into one (PyTorch's semantics)."""
+    """Axes ``start_dim`` .. ``end_dim`` merged into one (PyTorch's semantics).
+
+    y = reshape(x, merged shape);  backward: that of reshape.
+    """
     x = as_tensor(x)
     if x.ndim == 0:
         return reshape(x, (1,))
@@ -266,7 +289,10 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 
 def squeeze(x, axis=None):
-    """Drop axes of length 1 (all of them, or only ``axis``)."""
+    """x without its axes of length 1 (all of them, or only ``axis``).
+
+    y = reshape(x, shape without those axes);  backward: that of reshape.
+    """
     x = as_tensor(x)
     if axis is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
@@ -275,7 +301,10 @@ def squeeze(x, axis=None):
 
 
 def unsqueeze(x, axis):
-    """Insert an axis of length 1 at position ``axis``."""
+    """x with a new axis of length 1 at position ``axis``.
+
+    y = reshape(x, shape with the new axis);  backward: that of reshape.
+    """
     x = as_tensor(x)
     axis = axis % (x.ndim + 1)
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
@@ -292,7 +321,10 @@ cat = concatenate
 
 
 def stack(xs, axis=0):
-    """Join tensors of one shape along a new axis (concatenate of unsqueezed tensors)."""
+    """Tensors of one shape joined along a new axis.
+
+    y = concatenate([unsqueeze(x_i, axis) ...], axis);  backward: through those ops.
+    """
     xs = _same_float_dtype(xs)
     if not xs:
         raise ValueError("stack needs at least one tensor")
