@@ -164,17 +164,16 @@ def dcgan_init_(module):
     weights ~ N(1, 0.02), biases 0. (The paper gives only the N(0, 0.02) weights; zero biases
     are the usual choice.) The same as PyTorch's tutorial ``model.apply(weights_init)``.
     """
-    from .conv import Conv2d, ConvTranspose2d  # here, not at the top: the layers import this file
-    from .linear import Linear
-    from .normalization import _BatchNorm
-
     for m in module.modules():
-        if isinstance(m, (Linear, Conv2d, ConvTranspose2d)):
+        # Layers are recognised by the names of their classes and base classes, as PyTorch's
+        # tutorial does: this file cannot import the layers, because they import it.
+        kinds = {cls.__name__ for cls in type(m).__mro__}
+        if kinds & {"Linear", "Conv2d", "ConvTranspose2d"}:
             # under spectral_norm the learned weight is weight_orig (m.weight is recomputed from it)
             normal_(getattr(m, "weight_orig", m.weight), 0.0, 0.02)
             if m.bias is not None:
                 zeros_(m.bias)
-        elif isinstance(m, _BatchNorm) and m.weight is not None:
+        elif "_BatchNorm" in kinds and m.weight is not None:
             normal_(m.weight, 1.0, 0.02)
             zeros_(m.bias)
     return module
