@@ -19,13 +19,22 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # run from a clone
 import minigan  # noqa: E402
-from minigan import data, gan, optim  # noqa: E402
+from minigan import data, gan  # noqa: E402
 from minigan.gan.models import build, spectral_normalize  # noqa: E402
-from minigan.gan.trainer import RECIPES, Trainer, check_finite, check_gradients, mean_d_output  # noqa: E402
+from minigan.gan.step import train_step  # noqa: E402  (one D update and one G update: read it at step 6)
+from minigan.gan.trainer import Trainer  # noqa: E402
 from minigan.plotting import save_image_grid  # noqa: E402
 
 # Default lengths, measured on a 2-core CPU to finish in well under 10 minutes with clear digits.
 DEFAULT_STEPS = {"mlp": 12000, "dcgan": 1500}
+
+
+def loss_name(text):
+    """--loss: a name from gan.LOSSES; case, '-' and '_' do not matter ("wgan_gp" is "wgan-gp")."""
+    try:
+        return gan.canonical_name(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None  # argparse prints the message, which lists the names
 
 
 def parse_args(argv=None):
@@ -35,8 +44,8 @@ def parse_args(argv=None):
     p.add_argument("--arch", choices=["mlp", "dcgan"], default="mlp",
                    help="network shapes: 'mlp' (dense layers, fast on a CPU) or 'dcgan' "
                         "(convolutions and batch norm, slower on a CPU, sharper digits)")
-    p.add_argument("--loss", choices=sorted(RECIPES), default="nonsaturating",
-                   help="the GAN objective (see minigan/gan/losses.py for each one's formulas)")
+    p.add_argument("--loss", type=loss_name, choices=list(gan.LOSSES), default="nonsaturating",
+                   help="the GAN objective (see minigan/gan/losses.py for each one's formulas and recipe)")
     p.add_argument("--epochs", type=int, default=None,
                    help="passes over the data; by default, as many as --steps needs")
     p.add_argument("--steps", type=int, default=None,
@@ -116,24 +125,23 @@ def main(argv=None):
     # --- Step 4: choose the loss -------------------------------------------------------------
     # The objective says what D and G each minimise. The default, "nonsaturating", is the
     # original GAN with G maximising log D(G(z)) instead of minimising log(1 - D(G(z))), whose
-    # gradient vanishes early in training (try --loss minimax to watch it stall).
+    # gradient vanishes early in training (try --loss minimax to watch it stall). It also carries
+    # the rest of its paper's recipe, which the printed line shows: WGAN clips D's weights after
+    # each D update, WGAN-GP adds a gradient penalty to D's loss, and both update D 5 times
+    # (n_critic) for each update of G.
     objective = gan.get_loss(args.loss)
-    recipe = RECIPES[args.loss]
+    print(objective)
 
     # --- Step 5: optimisers ------------------------------------------------------------------
     # One optimiser per network: each only ever updates its own network's weights. Adam with
-    # lr 2e-4 and beta1 = 0.5 is the DCGAN recipe; the Wasserstein losses have their own.
-    lr = args.lr if args.lr is not None else recipe["lr"]
-    if recipe["optimizer"] == "rmsprop":
-        g_opt, d_opt = optim.RMSprop(G.parameters(), lr=lr), optim.RMSprop(D.parameters(), lr=lr)
-    else:
-        g_opt = optim.Adam(G.parameters(), lr=lr, betas=recipe["betas"])
-        d_opt = optim.Adam(D.parameters(), lr=lr, betas=recipe["betas"])
-    n_critic = recipe["n_critic"]
+    # lr 2e-4 and beta1 = 0.5 is the DCGAN recipe; the Wasserstein losses have their own, and
+    # the objective builds the one its recipe names (--lr changes the learning rate of both).
+    g_opt = objective.make_optimizer(G.parameters(), lr=args.lr)
+    d_opt = objective.make_optimizer(D.parameters(), lr=args.lr)
 
     # The Trainer keeps the books (history, EMA of G, samples, plots, checkpoints) around the
-    # loop below; its own fit() runs the same loop.
-    trainer = Trainer(G, D, args.loss, z_dim=100, num_classes=num_classes, g_optimizer=g_opt,
+    # loop below; its own fit() runs this loop too, with the same train_step.
+    trainer = Trainer(G, D, objective, z_dim=100, num_classes=num_classes, g_optimizer=g_opt,
                       d_optimizer=d_opt, ema_decay=args.ema or None, out_dir=out, seed=args.seed,
                       checkpoint_every=500, progress=not args.quiet, device=device)
     if args.resume:  # the flags given now (--lr, --ema, ...) win: it prints each saved value replaced
@@ -157,52 +165,20 @@ def main(argv=None):
     # the fakes keep their graph, so G's loss backpropagates through D into G, and only G's
     # optimiser steps. Watch the losses: if D's falls to 0 and stays there, D has won and G's
     # gradient has gone; healthy runs see both hover, D(x) above D(G(z)) but not by everything.
-    # Two guards stop a run that goes wrong before the bad step reaches the weights or a
-    # checkpoint: a NaN/inf loss (checked before backward) and a NaN/inf gradient, which a finite
-    # loss can still have (checked before each optimiser step). Ctrl-C is held back until the
-    # step in progress is done, so the checkpoint it saves is never half a step.
-    cond = (lambda y: (y,)) if num_classes else (lambda y: ())
+    # Both updates are train_step, in minigan/gan/step.py: read it now, it is one short function
+    # with these comments beside its lines, and Trainer.fit runs it too. Its guards stop a run
+    # that goes wrong before the bad step reaches the weights or a checkpoint: a NaN/inf loss
+    # (checked before backward) and a NaN/inf gradient, which a finite loss can still have
+    # (checked before each optimiser step). Ctrl-C is held back until the step in progress is
+    # done, so the checkpoint it saves is never half a step.
     with trainer.save_on_ctrl_c(resume_hint=f"to go on: {resume_command}"):
         print(f"training to step {steps}; Ctrl-C stops cleanly, and then this continues the run:\n  {resume_command}")
         for epoch in range(trainer.epoch, epochs):
             bar = trainer.start_epoch(loader, epoch, epochs)
             for real, real_labels in trainer.batches(loader):
-                n = real.shape[0]
-                fake_labels = minigan.backend.generator("cpu").integers(0, 10, n) if num_classes else None
-
-                # (a) D update
-                with minigan.no_grad():
-                    fake = G(minigan.randn(n, 100, device=device), *cond(fake_labels))
-                d_opt.zero_grad()
-                real_logits = D(real, *cond(real_labels))
-                fake_logits = D(fake, *cond(fake_labels))
-                d_loss = objective.d_loss(real_logits, fake_logits)
-                if args.loss == "wgan-gp":  # the gradient penalty: a gradient of a gradient
-                    critic = (lambda x: D(x, real_labels)) if num_classes else D
-                    d_loss = d_loss + gan.gradient_penalty(critic, real, fake, recipe["gp_lambda"])
-                check_finite("d_loss", d_loss, trainer.step)   # stop before a NaN reaches the weights
-                d_loss.backward()
-                d_grad_norm = check_gradients("D", d_opt, D, trainer.step)  # ... or a NaN gradient
-                d_opt.step()
-                if args.loss == "wgan":                          # keep the critic Lipschitz by clipping
-                    gan.clip_weights_(D.parameters(), recipe["clip_value"])
-                record = dict(d_loss=d_loss.item(), d_real=mean_d_output(real_logits, args.loss),
-                              d_fake=mean_d_output(fake_logits, args.loss), d_grad_norm=d_grad_norm,
-                              g_loss=None, g_grad_norm=None)
-
-                # (b) G update (after every n_critic D updates)
-                if (trainer.step + 1) % n_critic == 0:
-                    g_opt.zero_grad()
-                    fake = G(minigan.randn(n, 100, device=device), *cond(fake_labels))
-                    g_loss = objective.g_loss(D(fake, *cond(fake_labels)))
-                    check_finite("g_loss", g_loss, trainer.step)
-                    g_loss.backward()   # through D into G; D's gradients are cleared at its next update
-                    g_grad_norm = check_gradients("G", g_opt, G, trainer.step)
-                    g_opt.step()
-                    if trainer.ema is not None:
-                        trainer.ema.update()
-                    record.update(g_loss=g_loss.item(), g_grad_norm=g_grad_norm)
-
+                # (a) a D update, then (b) a G update if this is the last of n_critic D updates
+                record = train_step(G, D, objective, g_opt, d_opt, real, real_labels, step=trainer.step,
+                                    z_dim=100, num_classes=num_classes, ema=trainer.ema)
                 trainer.step += 1
                 trainer.end_step(record, bar)  # history, progress bar, periodic checkpoint (and Ctrl-C)
                 if trainer.step >= steps:

@@ -28,9 +28,8 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import minigan  # noqa: E402
 import minigan.nn as nn  # noqa: E402
-from minigan import data  # noqa: E402
-from minigan.gan import RECIPES, Trainer  # noqa: E402
-from minigan.optim import Adam  # noqa: E402
+from minigan import data, gan  # noqa: E402
+from minigan.gan import Trainer  # noqa: E402
 from minigan.plotting import save_scatter  # noqa: E402
 
 # PacGAN (Lin et al. 2018), Table 1, averages over 10 trials: (modes, high-quality share).
@@ -65,13 +64,10 @@ def train_one(dataset, loss, seed, steps, batch, out, lr=2e-4, hidden=128, plots
     minigan.manual_seed(seed)
     samples, centres = spec["make"](100_000, rng=seed)
     G, D = networks(hidden=hidden)
-    if RECIPES[loss]["optimizer"] == "rmsprop":  # WGAN's recipe: RMSprop (at a toy-sized rate)
-        options = dict(g_lr=lr / 2, d_lr=lr / 2)
-    else:  # Adam; WGAN-GP keeps its beta2 of 0.9
-        betas = (0.5, 0.9) if loss == "wgan-gp" else (0.5, 0.999)
-        options = dict(g_optimizer=Adam(G.parameters(), lr=lr, betas=betas),
-                       d_optimizer=Adam(D.parameters(), lr=lr, betas=betas))
-    trainer = Trainer(G, D, loss, z_dim=2, n_samples=2500, seed=seed, progress=False, **options)
+    objective = gan.get_loss(loss)  # its optimiser, betas, n_critic, penalty and clipping; not its lr:
+    if objective.optimizer == "rmsprop":  # a toy-sized rate for both networks (RMSprop: half of Adam's)
+        lr = lr / 2
+    trainer = Trainer(G, D, objective, z_dim=2, n_samples=2500, seed=seed, progress=False, g_lr=lr, d_lr=lr)
     every = max(1, steps // plots)
 
     def snapshot(tr, record):
@@ -90,11 +86,19 @@ def train_one(dataset, loss, seed, steps, batch, out, lr=2e-4, hidden=128, plots
     return coverage.modes, len(centres), coverage.high_quality, seconds
 
 
+def loss_name(text):
+    """--losses: names from gan.LOSSES; case, '-' and '_' do not matter ("wgan_gp" is "wgan-gp")."""
+    try:
+        return gan.canonical_name(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None  # argparse prints the message, which lists the names
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="Count the modes GANs capture on the ring and grid datasets.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--losses", nargs="+", default=["nonsaturating", "lsgan", "hinge", "wgan-gp"],
-                   choices=sorted(RECIPES), help="objectives to compare")
+    p.add_argument("--losses", nargs="+", type=loss_name, default=["nonsaturating", "lsgan", "hinge", "wgan-gp"],
+                   choices=list(gan.LOSSES), help="objectives to compare")
     p.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=sorted(DATASETS), help="which toys")
     p.add_argument("--seeds", type=int, default=3, help="runs per (dataset, loss), averaged")
     p.add_argument("--steps", type=int, default=6000, help="training steps (D updates) per run")

@@ -164,7 +164,7 @@ def test_clip_weights_clamps_in_place_keeping_dtype_and_arrays():
     params = list(critic.parameters())
     arrays, before = [p.data for p in params], [p.numpy().copy() for p in params]
     loss = gan.get_loss("wgan")
-    assert loss.needs_weight_clipping and loss.clip_value == 0.01
+    assert loss.clip_value == 0.01  # WGAN clips its critic's weights
     gan.clip_weights_(critic, loss.clip_value)
     for p, array, old in zip(params, arrays, before):
         assert p.data is array and p.dtype == np.float32
@@ -353,10 +353,10 @@ def test_get_loss_settings():
     assert isinstance(gan.get_loss(), gan.NonSaturatingLoss)  # the default
     for name in NAMES:
         loss = gan.get_loss(name)
-        assert loss.name == name and loss.needs_weight_clipping == (name == "wgan")
+        assert loss.name == name and (loss.clip_value is not None) == (name == "wgan")
         assert (loss.penalty is None) == (name != "wgan-gp")
     assert gan.get_loss("wgan-gp").penalty == gan.GradientPenalty(lambda_=10.0)
-    assert gan.get_loss("WGAN_GP", lambda_=5.0).penalty.lambda_ == 5.0
+    assert gan.get_loss("WGAN_GP", gp_lambda=5.0).penalty.lambda_ == 5.0
     assert gan.get_loss("non-saturating").name == "nonsaturating"
     assert gan.get_loss("wgan", clip_value=0.02).clip_value == 0.02
     assert gan.get_loss("nonsaturating", penalty=gan.R1Penalty(1.0)).penalty.gamma == 1.0

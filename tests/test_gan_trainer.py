@@ -15,7 +15,7 @@ import minigan
 import minigan.functional as F
 import minigan.nn as nn
 from minigan.data import DataLoader
-from minigan.gan import EMA, RECIPES, Trainer, TrainingDiverged
+from minigan.gan import EMA, LOSSES, Trainer, TrainingDiverged, get_loss
 from minigan.gan.models import Discriminator, Generator, build
 from minigan.optim import Adam, RMSprop
 
@@ -70,7 +70,7 @@ def test_fit_records_history_and_writes_the_run_folder(tmp_path):
         assert os.path.getsize(tmp_path / name) > 0, name
 
 
-@pytest.mark.parametrize("loss", sorted(RECIPES))
+@pytest.mark.parametrize("loss", sorted(LOSSES))
 def test_every_objective_trains_and_changes_both_networks(loss):
     """Each objective runs end to end; G only updates every n_critic steps (5 for the WGANs)."""
     trainer = make_trainer(loss=loss)
@@ -80,9 +80,9 @@ def test_every_objective_trains_and_changes_both_networks(loss):
     assert any(not np.allclose(a, b) for a, b in zip(g0, weights(trainer.G)))
     assert any(not np.allclose(a, b) for a, b in zip(d0, weights(trainer.D)))
     g_updates = int(np.isfinite(history["g_grad_norm"]).sum())
-    assert g_updates == 12 // RECIPES[loss]["n_critic"]
+    assert g_updates == 12 // get_loss(loss).n_critic
     if loss == "wgan":  # weight clipping keeps every critic weight in [-c, c]
-        assert max(np.abs(w).max() for w in weights(trainer.D)) <= RECIPES["wgan"]["clip_value"] + 1e-7
+        assert max(np.abs(w).max() for w in weights(trainer.D)) <= get_loss("wgan").clip_value + 1e-7
 
 
 def test_resume_after_an_interruption_continues_bit_for_bit(tmp_path):
@@ -170,7 +170,7 @@ def test_options_label_smoothing_and_instance_noise_run():
     assert np.isfinite(trainer.fit(loader_for(), epochs=1)["d_loss"]).all()
     with pytest.raises(ValueError, match="label_smoothing applies to the BCE-based losses"):
         make_trainer(loss="wgan", label_smoothing=0.1)
-    with pytest.raises(ValueError, match="unknown loss 'bce'"):
+    with pytest.raises(ValueError, match="unknown GAN loss 'bce'"):
         make_trainer(loss="bce")
 
 
@@ -332,7 +332,7 @@ def test_an_interrupt_that_lands_mid_step_saves_nothing_half_done(tmp_path, caps
     assert "in the middle of step 5: not saved" in capsys.readouterr().out
 
 
-RESUME_CASES = [(loss, arch) for arch in ("mlp", "dcgan") for loss in sorted(RECIPES)]
+RESUME_CASES = [(loss, arch) for arch in ("mlp", "dcgan") for loss in sorted(LOSSES)]
 
 
 @pytest.mark.parametrize("loss, arch", RESUME_CASES, ids=[f"{loss}-{arch}" for loss, arch in RESUME_CASES])

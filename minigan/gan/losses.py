@@ -1,12 +1,16 @@
-"""GAN objectives: what the discriminator (D, or "critic") and the generator (G) each minimise.
+"""GAN objectives: what the discriminator (D, or "critic") and the generator (G) each minimise,
+and everything else that belongs to an objective: the penalty added to D's loss, the weight
+clipping after D's update, and the published recipe its paper trains with (optimiser, learning
+rate, Adam's betas, n_critic). The training step (``step.py``) reads all of it from here, so
+no other file asks which objective it has.
 
-    loss = minigan.gan.get_loss("nonsaturating")   # or "minimax", "lsgan", "wgan", "wgan-gp", "hinge"
+    loss = minigan.gan.get_loss("wgan-gp")                # or "nonsaturating", "minimax", "lsgan", "wgan", "hinge"
     d_loss = loss.d_loss(D(x_real), D(x_fake.detach()))   # minimise with respect to D
-    g_loss = loss.g_loss(D(x_fake))                       # minimise with respect to G
-    if loss.penalty is not None:                          # wgan-gp (or one you passed in)
+    if loss.penalty is not None:                          # wgan-gp: its gradient penalty
         d_loss = d_loss + loss.penalty(D, x_real, x_fake)
-    if loss.needs_weight_clipping:                        # wgan, after each D step
-        clip_weights_(D, loss.clip_value)
+    g_loss = loss.g_loss(D(x_fake))                       # minimise with respect to G
+    d_opt = loss.make_optimizer(D.parameters())           # the recipe's optimiser, lr and betas
+    print(loss)   # WGANGPLoss(optimizer='adam', lr=0.0001, betas=(0.5, 0.9), n_critic=5, penalty=...)
 
 Conventions, the same for every objective:
 
@@ -19,31 +23,65 @@ Conventions, the same for every objective:
   log sigmoid(x) = -softplus(-x) and log(1 - sigmoid(x)) = -softplus(x), where softplus is
   computed stably (ops/activation.py). sigmoid(-1000) rounds to 0 and log(0) is -inf; softplus
   just gives 1000. No probability is ever clipped.
+* Each objective has one name (``LOSSES``); ``get_loss`` ignores case, '-' and '_', so
+  "wgan_gp" and "WGAN-GP" both name "wgan-gp", in the Trainer and on the examples' command lines.
 """
 import numbers
 
 from .. import backend
 from .. import functional as F
-from ..tensor import Tensor, as_tensor
+from ..tensor import as_tensor
+from ..optim import Adam, RMSprop
+from ..tensor import Tensor
 from .penalties import GradientPenalty
 
 
 class GANLoss:
     """Base class: ``d_loss(real_logits, fake_logits)`` and ``g_loss(fake_logits)``, each a scalar
-    Tensor to minimise. Subclasses write the two formulas in ``_d_loss`` and ``_g_loss``.
+    Tensor to minimise. Subclasses write the two formulas in ``_d_loss`` and ``_g_loss``, and set
+    the recipe below where their paper differs.
 
-    Attributes the training loop reads: ``penalty`` (None, or a callable ``penalty(D, real,
-    fake)`` to add to D's loss), ``needs_weight_clipping`` and ``clip_value`` (WGAN only).
+    Options, for any objective (each is then what the objective reports, e.g. in ``print(loss)``):
+    ``penalty``: a callable ``penalty(D, real, fake)`` added to D's loss, such as ``R1Penalty()``;
+    ``gp_lambda``: shorthand for ``penalty=GradientPenalty(gp_lambda)`` (WGAN-GP's, default 10);
+    ``clip_value``: clamp D's weights into [-c, c] after each D update (WGAN's, default 0.01);
+    ``n_critic``: D updates per G update; ``label_smoothing``: s, D's target for real samples
+    becomes 1 - s (the BCE-based objectives only).
     """
     name = None
-    needs_weight_clipping = False
-    clip_value = None
+    # The published recipe: Adam with lr 2e-4 and beta1 = 0.5 (DCGAN, Radford et al. 2016), one D
+    # update per G update, no weight clipping. The Wasserstein objectives change it below.
+    optimizer = "adam"      # "adam" or "rmsprop": make_optimizer builds it
+    lr = 2e-4
+    betas = (0.5, 0.999)    # Adam's; beta1 = 0.5 (not 0.9) keeps the adversarial updates from oscillating
+    n_critic = 1            # D updates per G update
+    clip_value = None       # None: no weight clipping
+    outputs_probability = False  # True when sigmoid(D's logit) is a probability (the BCE objectives)
 
-    def __init__(self, penalty=None):
+    def __init__(self, *, penalty=None, gp_lambda=None, clip_value=None, n_critic=None, label_smoothing=0.0):
+        who = type(self).__name__
+        if gp_lambda is not None:
+            if penalty is not None:
+                raise ValueError(f"{who}: pass penalty or gp_lambda (which means penalty=GradientPenalty(gp_lambda)), "
+                                 f"not both; got penalty={penalty!r} and gp_lambda={gp_lambda!r}")
+            penalty = GradientPenalty(_number(gp_lambda, "gp_lambda", who))
         if penalty is not None and not callable(penalty):
             raise TypeError(f"penalty must be None or a callable penalty(D, real, fake), such as "
                             f"GradientPenalty() or R1Penalty(), got {type(penalty).__name__}")
         self.penalty = penalty
+        if clip_value is not None:  # else the class's: None, or WGAN's 0.01
+            self.clip_value = _positive(clip_value, "clip_value", who)
+        if n_critic is not None:
+            if isinstance(n_critic, bool) or not isinstance(n_critic, numbers.Integral) or n_critic < 1:
+                raise ValueError(f"{who}: n_critic must be a whole number >= 1, got {n_critic!r}")
+            self.n_critic = int(n_critic)
+        label_smoothing = _number(label_smoothing, "label_smoothing", who)
+        if not 0 <= label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        if label_smoothing and not self.outputs_probability:
+            bce = ", ".join(n for n, cls in LOSSES.items() if cls.outputs_probability)
+            raise ValueError(f"label_smoothing applies to the BCE-based losses ({bce}), not to {self.name!r}")
+        self.label_smoothing = label_smoothing
 
     def d_loss(self, real_logits, fake_logits):
         """D's loss (scalar Tensor) from its logits on a real batch and on a fake batch."""
@@ -64,11 +102,32 @@ class GANLoss:
     def _g_loss(self, f):
         raise NotImplementedError(f"{type(self).__name__} must define _g_loss(self, f)")
 
+    def make_optimizer(self, params, lr=None):
+        """The recipe's optimiser for ``params`` (one network's), at learning rate ``lr`` or the
+        recipe's. The one place in minigan where an objective's optimiser is chosen."""
+        lr = self.lr if lr is None else lr
+        if self.optimizer == "rmsprop":
+            return RMSprop(params, lr=lr)
+        return Adam(params, lr=lr, betas=self.betas)
+
+    def mean_d_output(self, logits):
+        """D's mean output on a batch, for the logs: the probability "real" (the sigmoid of the logit)
+        for the BCE-based objectives, the raw score for the others."""
+        logits = logits.detach()
+        return float((F.sigmoid(logits) if self.outputs_probability else logits).mean().item())
+
+    def _settings(self):
+        """name=value strings for repr: the recipe, then any penalty, clipping or smoothing."""
+        settings = [f"optimizer={self.optimizer!r}", f"lr={self.lr}"]
+        settings += [f"betas={self.betas}"] if self.optimizer == "adam" else []
+        settings += [f"n_critic={self.n_critic}"]
+        settings += [f"clip_value={self.clip_value}"] if self.clip_value is not None else []
+        settings += [f"penalty={self.penalty!r}"] if self.penalty is not None else []
+        settings += [f"label_smoothing={self.label_smoothing}"] if self.label_smoothing else []
+        return settings
+
     def __repr__(self):
-        extras = [f"clip_value={self.clip_value}"] if self.needs_weight_clipping else []
-        if self.penalty is not None:
-            extras.append(f"penalty={self.penalty!r}")
-        return f"{type(self).__name__}({', '.join(extras)})"
+        return f"{type(self).__name__}({', '.join(self._settings())})"
 
 
 class MinimaxLoss(GANLoss):
@@ -80,11 +139,18 @@ class MinimaxLoss(GANLoss):
     G's gradient is d/df [-softplus(f)] = -sigmoid(f): when D confidently rejects fakes (f << 0,
     as early in training) it is about -e^f, which vanishes, and G stops learning. Kept to show
     that failure; train with "nonsaturating" instead.
+
+    With ``label_smoothing=s`` (one-sided, Salimans et al. 2016) D's target for real samples is
+    1 - s: its real term becomes (1 - s) mean softplus(-r) + s mean softplus(r), the cross-entropy
+    with that target, so D is never rewarded for being certain.
     """
     name = "minimax"
+    outputs_probability = True  # D is a classifier: sigmoid(logit) is the probability "real"
 
     def _d_loss(self, r, f):
-        return F.softplus(-r).mean() + F.softplus(f).mean()
+        s = self.label_smoothing
+        real_term = F.softplus(-r).mean() if not s else (1 - s) * F.softplus(-r).mean() + s * F.softplus(r).mean()
+        return real_term + F.softplus(f).mean()
 
     def _g_loss(self, f):
         return -F.softplus(f).mean()
@@ -118,8 +184,8 @@ class LSGANLoss(GANLoss):
     """
     name = "lsgan"
 
-    def __init__(self, a=0.0, b=1.0, c=1.0, penalty=None):
-        super().__init__(penalty)
+    def __init__(self, a=0.0, b=1.0, c=1.0, **options):
+        super().__init__(**options)
         self.a, self.b, self.c = (_number(v, k, "LSGANLoss") for v, k in ((a, "a"), (b, "b"), (c, "c")))
 
     def _d_loss(self, r, f):
@@ -128,8 +194,8 @@ class LSGANLoss(GANLoss):
     def _g_loss(self, f):
         return 0.5 * ((f - self.c) ** 2).mean()
 
-    def __repr__(self):
-        return f"LSGANLoss(a={self.a}, b={self.b}, c={self.c})"
+    def _settings(self):
+        return [f"a={self.a}", f"b={self.b}", f"c={self.c}"] + super()._settings()
 
 
 class WGANLoss(GANLoss):
@@ -142,13 +208,11 @@ class WGANLoss(GANLoss):
     between the real and fake distributions, which gives G a useful gradient even where the two
     do not overlap. The original paper enforces the Lipschitz bound crudely, by clamping every
     critic weight into [-clip_value, clip_value] after each critic step (``clip_weights_``).
+    Its recipe: RMSprop at lr 5e-5 (momentum made the critic unstable), 5 critic updates per G
+    update so that the critic stays near its optimum, and clip_value 0.01.
     """
     name = "wgan"
-    needs_weight_clipping = True
-
-    def __init__(self, clip_value=0.01, penalty=None):
-        super().__init__(penalty)
-        self.clip_value = _positive(clip_value, "clip_value", "WGANLoss")
+    optimizer, lr, n_critic, clip_value = "rmsprop", 5e-5, 5, 0.01
 
     def _d_loss(self, r, f):
         return f.mean() - r.mean()
@@ -164,14 +228,15 @@ class WGANGPLoss(WGANLoss):
     G minimises  -mean f
 
     ``d_loss`` gives the first two terms; the penalty needs D itself, so it is ``self.penalty``
-    (a ``GradientPenalty(lambda_)``), called as ``loss.penalty(D, real, fake)``. The soft
+    (a ``GradientPenalty(gp_lambda)``), called as ``loss.penalty(D, real, fake)``. The soft
     constraint trains far more reliably than clipping, which wastes the critic's capacity.
+    Its recipe: lambda = 10, Adam at lr 1e-4 with betas (0.5, 0.9), 5 critic updates per G update.
     """
     name = "wgan-gp"
-    needs_weight_clipping = False
+    optimizer, lr, betas, n_critic, clip_value = "adam", 1e-4, (0.5, 0.9), 5, None
 
-    def __init__(self, lambda_=10.0):
-        GANLoss.__init__(self, GradientPenalty(lambda_))
+    def __init__(self, gp_lambda=10.0, **options):
+        super().__init__(gp_lambda=gp_lambda, **options)
 
 
 class HingeLoss(GANLoss):
@@ -197,24 +262,31 @@ LOSSES = {cls.name: cls for cls in (MinimaxLoss, NonSaturatingLoss, LSGANLoss, W
                                     HingeLoss)}
 
 
+def canonical_name(name):
+    """The name ``LOSSES`` knows an objective by. Case, '-' and '_' do not matter, so "wgan_gp" and
+    "WGAN-GP" give "wgan-gp" and "non-saturating" gives "nonsaturating"; anything else raises a
+    ValueError that lists the valid names."""
+    if not isinstance(name, str):
+        raise TypeError(f"a GAN loss name must be a string such as 'nonsaturating', got {type(name).__name__}")
+    key = name.strip().lower().replace("_", "").replace("-", "")
+    for known in LOSSES:
+        if known.replace("-", "") == key:
+            return known
+    valid = ", ".join(repr(n) for n in LOSSES)
+    raise ValueError(f"unknown GAN loss {name!r}; valid names are {valid} (case, '-' and '_' do not matter)")
+
+
 def get_loss(name="nonsaturating", **options):
-    """The objective called ``name`` (one of ``LOSSES``; case, '-' and '_' are ignored, so
-    "wgan_gp" and "non-saturating" work), built with ``options`` (e.g. ``lambda_=5.0`` for
-    "wgan-gp", ``clip_value=0.02`` for "wgan", ``penalty=R1Penalty(10.0)`` for most).
-    A GANLoss passed in is returned as it is."""
+    """The objective called ``name`` (one of ``LOSSES``, spelled as ``canonical_name`` allows),
+    built with ``options``: those of every objective (``GANLoss``: penalty, gp_lambda, clip_value,
+    n_critic, label_smoothing) and its own (``a``, ``b``, ``c`` for "lsgan"). A GANLoss passed in
+    is returned as it is."""
     if isinstance(name, GANLoss):
         if options:
             raise TypeError(f"get_loss: got a {type(name).__name__} object and options {sorted(options)}; "
                             "pass options only with a name")
         return name
-    if not isinstance(name, str):
-        raise TypeError(f"get_loss: name must be a string such as 'nonsaturating', got {type(name).__name__}")
-    key = name.strip().lower().replace("_", "").replace("-", "")
-    by_key = {known.replace("-", ""): cls for known, cls in LOSSES.items()}
-    if key not in by_key:
-        valid = ", ".join(repr(n) for n in LOSSES)
-        raise ValueError(f"unknown GAN loss {name!r}; valid names are {valid}")
-    return by_key[key](**options)
+    return LOSSES[canonical_name(name)](**options)
 
 
 def clip_weights_(parameters, c=0.01):

@@ -1,6 +1,6 @@
 """``Trainer``: the alternating GAN training loop, with everything a real run needs around it.
 
-One training step:
+One training step (``step.py``'s ``train_step``, the same code ``examples/mnist_gan.py`` runs):
 
 1. **D update** (n_critic times per G update): draw z, make fakes with G (no graph needed),
    score real and fake images with D, minimise the objective's D loss (plus any penalty).
@@ -20,7 +20,8 @@ a run safe to stop at any moment:
   is loaded, and on resume the hyperparameters given now win over the saved ones, with a line
   for each saved value replaced.
 
-``examples/mnist_gan.py`` writes the same loop out step by step; read it first.
+``examples/mnist_gan.py`` builds the same loop in the open from the methods below (``batches``,
+``end_step``, ``end_epoch``, ``save_on_ctrl_c``); read it first.
 """
 import contextlib
 import math
@@ -31,40 +32,28 @@ import threading
 
 import numpy as np
 
-from .. import backend, functional as F
+from .. import backend
 from ..autograd import no_grad
 from ..serialization import load, save
 from ..tensor import Tensor, randn
-from ..optim import Adam, RMSprop
 from ..progress import ProgressBar
 from .ema import EMA
-from .losses import clip_weights_, get_loss
-from .penalties import gradient_penalty, r1_penalty
-
-#: Published settings per objective: optimiser, learning rate, betas, n_critic, weight clip.
-RECIPES = {
-    "nonsaturating": dict(optimizer="adam", lr=2e-4, betas=(0.5, 0.999), n_critic=1),
-    "minimax": dict(optimizer="adam", lr=2e-4, betas=(0.5, 0.999), n_critic=1),
-    "lsgan": dict(optimizer="adam", lr=2e-4, betas=(0.5, 0.999), n_critic=1),
-    "hinge": dict(optimizer="adam", lr=2e-4, betas=(0.5, 0.999), n_critic=1),
-    "wgan": dict(optimizer="rmsprop", lr=5e-5, n_critic=5, clip_value=0.01),
-    "wgan-gp": dict(optimizer="adam", lr=1e-4, betas=(0.5, 0.9), n_critic=5, gp_lambda=10.0),
-}
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss or gradient became NaN or infinite (the run stopped before that update), or a state
-    holding NaN or inf was about to be saved as a checkpoint (it was not)."""
+from .guards import TrainingDiverged, check_finite, non_finite
+from .losses import get_loss
+from .step import draw_labels, train_step
 
 
 class Trainer:
-    """Train generator ``G`` against discriminator/critic ``D`` with objective ``loss``.
+    """Train generator ``G`` against discriminator/critic ``D`` with objective ``loss`` (a name
+    from ``LOSSES``, or a ``GANLoss``).
 
     G is called as ``G(z)`` (or ``G(z, labels)`` when ``num_classes`` is set) and must return
-    images shaped like the real batches; D returns one logit per image. Unless optimisers are
-    passed, they follow ``RECIPES[loss]``, with ``g_lr``/``d_lr`` overriding the learning rate of
-    each (two time-scale updates, TTUR). Options: ``ema_decay`` (EMA of G's weights for samples),
-    ``label_smoothing`` (real target 1 - s; BCE-based objectives only), ``instance_noise``
+    images shaped like the real batches; D returns one logit per image. ``n_critic``,
+    ``clip_value``, ``gp_lambda`` and ``label_smoothing`` (real target 1 - s; BCE-based
+    objectives only) change the objective, which then reports them (``trainer.objective``).
+    Unless optimisers are passed, they follow the objective's recipe (``make_optimizer``), with
+    ``g_lr``/``d_lr`` overriding the learning rate of each (two time-scale updates, TTUR).
+    Options: ``ema_decay`` (EMA of G's weights for samples), ``instance_noise``
     (Gaussian noise of this std added to D's inputs, decayed linearly to 0 over the run),
     ``r1_gamma`` (R1 penalty on real data), ``out_dir`` (samples, loss plot and checkpoints go there;
     made if missing, and checked now, so that a folder that cannot be written to fails at once):
@@ -77,22 +66,16 @@ class Trainer:
                  r1_gamma=0.0, ema_decay=None, label_smoothing=0.0, instance_noise=0.0, out_dir=None,
                  sample_every=None, checkpoint_every=1000, epoch_every=1, n_samples=64, seed=0,
                  callbacks=(), progress=True, device=None):
-        if loss not in RECIPES:
-            raise ValueError(f"unknown loss {loss!r}: expected one of {sorted(RECIPES)}")
-        recipe = RECIPES[loss]
-        if label_smoothing and loss not in ("minimax", "nonsaturating"):
-            raise ValueError(f"label_smoothing applies to the BCE-based losses (minimax, nonsaturating), "
-                             f"not to {loss!r}")
-        if not 0 <= label_smoothing < 1:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
-        self.G, self.D, self.loss_name, self.objective = G, D, loss, get_loss(loss)
+        # The objective carries its losses, penalty, clipping and recipe; the options given here
+        # change it, so that it reports what the step does (gp_lambda=5: GradientPenalty(5.0)).
+        given = dict(n_critic=n_critic, clip_value=clip_value, gp_lambda=gp_lambda,
+                     label_smoothing=label_smoothing or None)
+        self.objective = get_loss(loss, **{k: v for k, v in given.items() if v is not None})
+        self.G, self.D = G, D
         self.z_dim, self.num_classes = z_dim, num_classes
-        self.n_critic = n_critic if n_critic is not None else recipe["n_critic"]
-        self.clip_value = clip_value if clip_value is not None else recipe.get("clip_value")
-        self.gp_lambda = gp_lambda if gp_lambda is not None else recipe.get("gp_lambda")
-        self.r1_gamma, self.label_smoothing, self.instance_noise = r1_gamma, label_smoothing, instance_noise
-        self.g_opt = g_optimizer or _optimizer(recipe, G.parameters(), g_lr)
-        self.d_opt = d_optimizer or _optimizer(recipe, D.parameters(), d_lr)
+        self.r1_gamma, self.instance_noise = r1_gamma, instance_noise
+        self.g_opt = g_optimizer or self.objective.make_optimizer(G.parameters(), g_lr)
+        self.d_opt = d_optimizer or self.objective.make_optimizer(D.parameters(), d_lr)
         self.ema = EMA(G, ema_decay) if ema_decay else None
         if out_dir is not None:
             _check_writable_folder(out_dir)
@@ -119,6 +102,11 @@ class Trainer:
         # (only between steps is the state one that can be saved), and whether Ctrl-C was pressed.
         self._step_in_progress, self._ctrl_c = False, False
 
+    @property
+    def loss_name(self):
+        """The objective's name ("wgan-gp"), as checkpoints record it."""
+        return self.objective.name
+
     # --- one step --------------------------------------------------------------------------
 
     def _noise_std(self):
@@ -126,63 +114,12 @@ class Trainer:
             return 0.0
         return self.instance_noise * max(0.0, 1 - self.step / self._total_steps)
 
-    def _with_noise(self, x):
-        std = self._noise_std()
-        return x + randn(*x.shape, device=x.device) * std if std else x
-
-    def _fake_labels(self, n):
-        if not self.num_classes:
-            return None
-        return backend.generator("cpu").integers(0, self.num_classes, n)
-
-    def _critic(self, labels):
-        return (lambda x: self.D(x)) if labels is None else (lambda x: self.D(x, labels))
-
     def train_step(self, real, labels=None):
-        """One D update, plus a G update every ``n_critic`` D updates. Returns the step's figures."""
-        n = real.shape[0]
-        fake_labels = self._fake_labels(n)
-        cond = (lambda lab: (lab,)) if self.num_classes else (lambda lab: ())
-
-        # 1. D update: fakes need no graph here (G is not being trained in this half)
-        with no_grad():
-            fake = self.G(randn(n, self.z_dim, device=real.device), *cond(fake_labels))
-        self.d_opt.zero_grad()
-        r = self.D(self._with_noise(real), *cond(labels))
-        f = self.D(self._with_noise(fake), *cond(fake_labels))
-        if self.label_smoothing:  # one-sided: real target 1 - s (Salimans et al. 2016)
-            d_loss = (F.binary_cross_entropy_with_logits(r, _full_like(r, 1 - self.label_smoothing))
-                      + F.binary_cross_entropy_with_logits(f, _full_like(f, 0.0)))
-        else:
-            d_loss = self.objective.d_loss(r, f)
-        if self.gp_lambda:
-            d_loss = d_loss + gradient_penalty(self._critic(labels), real, fake, self.gp_lambda)
-        if self.r1_gamma:
-            d_loss = d_loss + r1_penalty(self._critic(labels), real, self.r1_gamma)
-        check_finite("d_loss", d_loss, self.step)  # before backward: the weights stay good
-        d_loss.backward()
-        d_norm = check_gradients("D", self.d_opt, self.D, self.step)  # a finite loss can still have NaN grads
-        self.d_opt.step()
-        if self.clip_value:
-            clip_weights_(self.D.parameters(), self.clip_value)
-        record = dict(d_loss=d_loss.item(), d_real=mean_d_output(r, self.loss_name),
-                      d_fake=mean_d_output(f, self.loss_name), d_grad_norm=d_norm)
-
-        # 2. G update, every n_critic D updates: the gradient flows through D into G
-        if (self.step + 1) % self.n_critic == 0:
-            self.g_opt.zero_grad()
-            fake_labels = self._fake_labels(n)
-            fake = self.G(randn(n, self.z_dim, device=real.device), *cond(fake_labels))
-            g_loss = self.objective.g_loss(self.D(self._with_noise(fake), *cond(fake_labels)))
-            check_finite("g_loss", g_loss, self.step)
-            g_loss.backward()
-            record["g_grad_norm"] = check_gradients("G", self.g_opt, self.G, self.step)
-            self.g_opt.step()
-            if self.ema is not None:
-                self.ema.update()
-            record["g_loss"] = g_loss.item()
-        else:  # no G update this step
-            record["g_loss"], record["g_grad_norm"] = None, None
+        """One D update, plus a G update every ``n_critic`` D updates: ``step.py``'s ``train_step``
+        with this trainer's networks, objective, optimisers and options. Returns the step's figures."""
+        record = train_step(self.G, self.D, self.objective, self.g_opt, self.d_opt, real, labels,
+                            step=self.step, z_dim=self.z_dim, num_classes=self.num_classes, ema=self.ema,
+                            r1_gamma=self.r1_gamma, noise_std=self._noise_std())
         self.step += 1
         return record
 
@@ -335,7 +272,7 @@ class Trainer:
         """Images from G (eval mode, no graph): ``n`` from fresh noise, or from ``z``; the EMA
         weights when there are some and ``use_ema``."""
         z = z if z is not None else randn(n, self.z_dim, device=self.device)
-        args = () if not self.num_classes else (labels if labels is not None else self._fake_labels(z.shape[0]),)
+        args = () if not self.num_classes else (labels if labels is not None else draw_labels(z.shape[0], self.num_classes),)
         was_training = self.G.training
         self.G.eval()
         try:
@@ -379,7 +316,7 @@ class Trainer:
         checkpoint is never replaced by a bad one."""
         state = self.state_dict()
         for part in ("G", "D", "g_opt", "d_opt", "ema"):  # not the history: NaN marks "no G update"
-            bad = _non_finite(state[part], part)
+            bad = non_finite(state[part], part)
             if bad:
                 raise TrainingDiverged(f"not saving a checkpoint to '{path}' at step {self.step}: {bad}; "
                                        "the checkpoint already there (if any) is left as it was")
@@ -478,90 +415,3 @@ def _check_writable_folder(path):
     except OSError as e:
         raise OSError(f"out_dir '{path}' must be a folder in which files can be written: "
                       f"{e.strerror or e}") from e
-
-
-def _nan_or_inf(array):
-    """"NaN" or "inf" when the float array (or number) holds one, None when all of it is finite."""
-    xp = backend.get_array_module(array) if hasattr(array, "dtype") else np
-    if bool(xp.isfinite(array).all()):  # one reduction per array: the usual answer
-        return None
-    return "NaN" if bool(xp.isnan(array).any()) else "inf"
-
-
-def _non_finite(value, where):
-    """Where in ``value`` (nested dicts, lists, arrays, numbers) the first NaN or inf is, as
-    "G['body.0.weight'] holds NaN", or None when everything is finite."""
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, (list, tuple)):
-        items = enumerate(value)
-    elif isinstance(value, float) or getattr(getattr(value, "dtype", None), "kind", None) == "f":
-        bad = _nan_or_inf(value)
-        return f"{where} holds {bad}" if bad else None
-    else:  # ints, strings, None
-        return None
-    for key, item in items:
-        bad = _non_finite(item, f"{where}[{key!r}]")
-        if bad:
-            return bad
-    return None
-
-
-def _optimizer(recipe, params, lr):
-    lr = lr if lr is not None else recipe["lr"]
-    if recipe["optimizer"] == "rmsprop":
-        return RMSprop(params, lr=lr)
-    return Adam(params, lr=lr, betas=recipe["betas"])
-
-
-def _full_like(t, value):
-    xp = backend.get_array_module(t.data)
-    return Tensor(xp.full(t.shape, value, dtype=t.dtype))
-
-
-def grad_norm(params):
-    """The L2 norm of all the parameters' gradients together (a sign of how hard a network is
-    pushed). NaN or inf if any gradient holds one, so it doubles as a cheap finiteness check."""
-    squares = [(p.grad.data.astype(np.float64) ** 2).sum() for p in params if p.grad is not None]
-    return math.sqrt(float(sum(squares)))  # one transfer from the GPU, not one per parameter
-
-
-def check_gradients(which, optimizer, module, step):
-    """Return the L2 norm of the gradients ``optimizer`` is about to apply, or raise
-    TrainingDiverged naming the parameter whose gradient holds NaN or inf. Call it between
-    ``backward()`` and ``optimizer.step()``: a finite loss can still have a NaN gradient (the
-    slope of sqrt at 0 is infinite, and inf * 0 = NaN), and the step would write it into the
-    weights. ``which`` ("G" or "D") names ``module``, the network the optimiser trains."""
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    norm = grad_norm(params)
-    if math.isfinite(norm):  # the usual case: one sum says that every gradient is finite
-        return norm
-    names = {id(p): name for name, p in module.named_parameters()}
-    for p in params:
-        bad = _nan_or_inf(p.grad.data) if p.grad is not None else None
-        if bad:
-            raise TrainingDiverged(
-                f"the gradient of {which}'s parameter {names.get(id(p), '?')!r} "
-                f"(shape {p.shape}) holds {bad} at step {step}, though the loss is finite: training "
-                f"stopped before {which}'s update, so {which}'s weights and the last checkpoint are intact. "
-                "Look for an op with an infinite slope where it is used (sqrt or log at 0), try a lower "
-                "learning rate, and resume from the last checkpoint")
-    return norm  # every gradient is finite: only the sum of their squares overflowed
-
-
-def mean_d_output(logits, loss_name):
-    """Mean D output: as a probability for the BCE-based objectives, the raw score otherwise."""
-    if loss_name in ("minimax", "nonsaturating"):
-        return float(F.sigmoid(logits.detach()).mean().item())
-    return float(logits.detach().mean().item())
-
-
-def check_finite(which, loss, step):
-    """Raise TrainingDiverged when ``loss`` (a Tensor or a number) is NaN or infinite. Call it
-    before ``backward()``, so that a bad step never reaches the weights or a checkpoint."""
-    value = loss.item() if isinstance(loss, Tensor) else float(loss)
-    if not math.isfinite(value):
-        raise TrainingDiverged(
-            f"{which} became {value} at step {step}: training stopped before this step's update, so "
-            "the weights and the last checkpoint are intact. Try a lower learning rate or a different "
-            "loss (e.g. --loss nonsaturating), and resume from the last checkpoint")
