@@ -15,12 +15,12 @@ So ``load(path)`` rebuilds exactly what was saved: an optimiser's state_dict
 comes back with int keys, tuples and Python scalars intact. Tensors are stored as arrays and come
 back as NumPy arrays (pass them to ``load_state_dict``, which copies them to the right device).
 
-Writing is atomic: the file is written under a temporary name in the same folder, flushed to disk
-(fsync), then renamed over ``path`` with ``os.replace``. A crash part-way leaves the previous
-checkpoint untouched, never a half-written one. The temporary's name holds the writer's machine and
-process id (``.ckpt.npz.<host>.<pid>.<random>.tmp``), so when a writer is killed (``kill -9``) the
-next save to the same path sees that its writer is gone and removes it; a temporary whose writer
-cannot be checked (another machine, Windows) is removed once it is a day old.
+Writing is atomic (``files.atomic_file``): the file is written under a temporary name in the same
+folder, flushed to disk (fsync), then renamed over ``path`` with ``os.replace``. A crash part-way
+leaves the previous checkpoint untouched, never a half-written one. The temporary's name holds the
+writer's machine and process id (``.ckpt.npz.<host>.<pid>.<random>.tmp``), so when a writer is
+killed (``kill -9``) the next save to the same path sees that its writer is gone and removes it; a
+temporary whose writer cannot be checked (another machine, Windows) is removed once it is a day old.
 
 Reading trusts nothing in the file, and every damaged or hostile file raises ``CheckpointError``
 naming the file and what is wrong with it:
@@ -37,10 +37,7 @@ import json
 import math
 import os
 import re
-import socket
 import struct
-import time
-import uuid
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -48,6 +45,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import backend
+from .files import atomic_file
 from .tensor import Tensor
 
 STRUCTURE = "__minigan_structure__"
@@ -57,11 +55,7 @@ _NUMPY_SAVEZ_ARGS = {"file", "allow_pickle"}  # names np.savez would take as its
 MAX_DEPTH = 100  # levels of nesting in a structure: far more than any real checkpoint needs
 SIZE_RATIO = 16  # by default the arrays may take 16 times the file's size once decompressed ...
 MIN_SIZE_LIMIT = 64 * 2 ** 20  # ... and at least 64 MiB, for small files of well-compressed arrays
-STALE_AFTER_S = 24 * 3600  # a temporary this old is orphaned even if its writer cannot be checked
 _CHUNK = 2 ** 20  # arrays are read 1 MiB at a time, straight into their own memory
-_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:32] or "host"  # a name without dots
-# The middle of a temporary's name (host.pid.random); the older form had only the random part.
-_TEMPORARY = re.compile(r"(?:(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.)?[0-9a-f]{12}")
 # What damaged zip members and .npy headers raise: BadZipFile (bad CRC), zlib.error (bad deflate
 # data), EOFError (cut short), struct.error, LookupError, OverflowError (bad fields),
 # NotImplementedError (an unknown compression), RuntimeError (an encrypted member, or a header
@@ -136,66 +130,8 @@ def save(obj, path):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: folder '{folder}' does not exist (saving to '{path}')")
-    base = os.path.basename(path)
-    _remove_orphaned_temporaries(folder, base)
-    # A fresh name in the same folder (os.replace only renames atomically within one file system).
-    temporary = os.path.join(folder, f".{base}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        with open(temporary, "xb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())  # the bytes are on disk before the rename makes them the checkpoint
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-    if os.name == "posix":  # make the rename itself durable; best effort, the file is complete already
-        try:
-            fd = os.open(folder, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass  # some file systems cannot fsync a folder
-        finally:
-            os.close(fd)
-
-
-def _process_exists(pid):
-    if os.name != "posix":
-        return True  # on Windows os.kill would end the process; the age rule applies instead
-    try:
-        os.kill(pid, 0)  # signal 0 checks that the process exists and sends nothing
-    except ProcessLookupError:
-        return False
-    except (OSError, OverflowError):
-        pass  # PermissionError: it exists but another user runs it
-    return True
-
-
-def _remove_orphaned_temporaries(folder, base):
-    """Remove the temporaries that earlier saves to ``folder/base`` left when killed part-way."""
-    prefix = f".{base}."
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return
-    for name in names:
-        if not (name.startswith(prefix) and name.endswith(".tmp")):
-            continue
-        match = _TEMPORARY.fullmatch(name[len(prefix):-len(".tmp")])
-        if match is None:
-            continue  # another checkpoint's temporary, or a file that save did not write
-        file = os.path.join(folder, name)
-        try:
-            # A pid only means something on its own machine (and a live writer's file must stay).
-            writer_gone = match["host"] == _HOST and not _process_exists(int(match["pid"]))
-            if writer_gone or time.time() - os.path.getmtime(file) > STALE_AFTER_S:
-                os.remove(file)
-        except OSError:
-            pass  # removed meanwhile, or not ours to remove: cleaning up is best effort
+    with atomic_file(path) as f:  # a temporary file, renamed to path once complete
+        np.savez(f, **arrays)
 
 
 # --- load ----------------------------------------------------------------------------------------

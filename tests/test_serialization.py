@@ -15,7 +15,7 @@ import pytest
 
 import minigan
 import minigan.nn as nn
-from minigan import serialization
+from minigan import files
 from minigan.serialization import FORMAT, STRUCTURE, CheckpointError
 
 from test_nn_module import dcgan_generator
@@ -356,7 +356,7 @@ def test_save_removes_temporaries_left_by_dead_writers(tmp_path):
     those whose writer is gone (or that are a day old), and leaves live writers' and others' alone."""
     path = tmp_path / "ckpt.npz"
     dead, alive = dead_pid(), os.getpid()
-    host = serialization._HOST
+    host = files._HOST  # the machine's name, as atomic_file writes it into temporaries' names
     stale = [f".ckpt.npz.{host}.{dead}.0123456789ab.tmp",
              ".ckpt.npz.0123456789ab.tmp",  # the older name, without host and pid: made a day old below
              f".ckpt.npz.{host}.{alive}.00000000000a.tmp"]  # made a day old below

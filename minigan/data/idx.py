@@ -19,18 +19,19 @@ larger than ``max_bytes``, then reads exactly the bytes the header promises stra
 (and one more, to notice extra data). A gzipped file is inflated only that far, so a small file that
 would inflate to gigabytes (a "gzip bomb") costs no more memory than an honest one.
 
-``write_idx`` writes the same format (tests use it to make small files) atomically: under a
-temporary name in the same folder, flushed to disk, then renamed over the target, so a crash never
-leaves half a file behind. ``atomic_write`` is that step on its own.
+``write_idx`` writes the same format (tests use it to make small files) atomically, with
+``minigan.files.atomic_file``: under a temporary name in the same folder, flushed to disk, then
+renamed over the target, so a crash never leaves half a file behind.
 """
 import gzip
 import io
 import math
 import os
-import uuid
 import zlib
 
 import numpy as np
+
+from ..files import atomic_file
 
 # IDX type code -> big-endian NumPy dtype.
 IDX_DTYPES = {
@@ -184,26 +185,5 @@ def write_idx(path, array, compress=None):
     data = idx_bytes(array)
     if compress:
         data = gzip.compress(data, compresslevel=9, mtime=0)
-    atomic_write(path, data)
-
-
-def atomic_write(path, data):
-    """Write ``data`` (bytes) to ``path`` so that ``path`` is never seen half-written.
-
-    The bytes go to a temporary file in the same folder, are flushed to disk (fsync), and the
-    temporary file is renamed over ``path`` (os.replace, atomic on one file system). On any error
-    the temporary file is removed and ``path`` is left as it was.
-    """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_file(path) as f:
+        f.write(data)
