@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import importlib
 import os
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -313,8 +314,9 @@ def test_only_missing_files_are_downloaded(tmp_path, offline, release):
     assert [u.rsplit("/", 1)[1] for u in offline.urls] == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
 
 
-def test_real_fetch_streams_a_file_url_with_a_progress_bar(tmp_path, capsys):
+def test_real_fetch_streams_a_file_url_with_a_progress_bar(tmp_path, capsys, monkeypatch):
     # file:// URLs go through urllib like http ones, without any network
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal: the bar redraws its line with \r
     source = tmp_path / "blob.bin"
     source.write_bytes(os.urandom(300_000))
     out_path = tmp_path / "copy.bin"
@@ -323,6 +325,17 @@ def test_real_fetch_streams_a_file_url_with_a_progress_bar(tmp_path, capsys):
     assert out_path.read_bytes() == source.read_bytes()
     err = capsys.readouterr().err
     assert "\r" in err and "100%" in err and "0.3 / 0.3 MB" in err and err.endswith("\n")
+
+
+def test_fetch_writes_whole_progress_lines_to_a_log(tmp_path, capsys):
+    # Not a terminal (a CI log, a file): lines that end in a newline, never a \r, and the last says 100%.
+    source = tmp_path / "blob.bin"
+    source.write_bytes(os.urandom(300_000))
+    with open(tmp_path / "copy.bin", "wb") as out:
+        REAL_FETCH(source.as_uri(), out)
+    err = capsys.readouterr().err
+    assert "\r" not in err and err.endswith("\n")
+    assert "downloading file://" in err and "100% 0.3 / 0.3 MB" in err.splitlines()[-1]
 
 
 class FakeResponse:

@@ -39,11 +39,12 @@ import http.client
 import os
 import sys
 import urllib.request
-import uuid
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..files import atomic_file
+from ..progress import ProgressBar
 from .idx import IDXError, read_idx
 
 SPLITS = ("train", "test")
@@ -240,30 +241,6 @@ def _check_split(split, allowed=SPLITS):
 _failed_downloads = {}  # dataset name -> the DownloadError, so one process does not wait twice
 
 
-class _Progress:
-    """One line on stderr, rewritten in place with '\\r': name, percentage and megabytes."""
-
-    def __init__(self, label, total):
-        self.label, self.total, self.shown = label, total, None
-
-    def update(self, done):
-        if self.total:
-            key = 100 * done // self.total
-            text = f"{key:3d}%  {done / 1e6:.1f} / {self.total / 1e6:.1f} MB"
-        else:  # the server did not say how big the file is
-            key = done // 1_000_000
-            text = f"{done / 1e6:.1f} MB"
-        if key != self.shown:
-            self.shown = key
-            sys.stderr.write(f"\r  downloading {self.label}  {text}")
-            sys.stderr.flush()
-
-    def finish(self):
-        if self.shown is not None:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 def fetch(url, out, timeout=DOWNLOAD_TIMEOUT, verbose=True, max_bytes=MAX_DOWNLOAD_BYTES):
     """Stream the bytes at ``url`` into ``out`` (a file opened for binary writing).
 
@@ -278,7 +255,7 @@ def fetch(url, out, timeout=DOWNLOAD_TIMEOUT, verbose=True, max_bytes=MAX_DOWNLO
         if size is not None and size > max_bytes:
             raise OSError(f"the server announces {size:,} bytes (Content-Length); expected at most "
                           f"{max_bytes:,} (max_bytes)")
-        progress = _Progress(url, size) if verbose else None
+        bar = ProgressBar(size, desc=f"  downloading {url}", enabled=verbose, count_bytes=True)
         done = 0
         try:
             while chunk := response.read(1 << 16):
@@ -287,11 +264,9 @@ def fetch(url, out, timeout=DOWNLOAD_TIMEOUT, verbose=True, max_bytes=MAX_DOWNLO
                     raise OSError(f"stopped: more than {max_bytes:,} bytes arrived; expected at most "
                                   f"{max_bytes:,} (max_bytes)")
                 out.write(chunk)
-                if progress:
-                    progress.update(done)
+                bar.update(len(chunk))
         finally:
-            if progress:
-                progress.finish()
+            bar.close()
 
 
 def sha256_of(path):
@@ -303,6 +278,10 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
+class _ChecksumMismatch(Exception):
+    """A download arrived whole but is not the published file; the next mirror is tried."""
+
+
 def _why(error):
     reason = getattr(error, "reason", None)  # URLError keeps the underlying cause here
     return str(reason if reason is not None and not hasattr(error, "code") else error)
@@ -311,30 +290,23 @@ def _why(error):
 def _download_file(spec, file_name, folder, verbose):
     """Fetch one file into ``folder``, trying each mirror; DownloadError if all fail.
 
-    Each attempt writes to a temporary file in ``folder``; only a file whose SHA-256 matches is
-    flushed to disk and renamed to its real name, so the cache never holds a bad file.
+    Each attempt writes to a temporary file in ``folder`` (``atomic_file``); only a file whose
+    SHA-256 matches is renamed to its real name, so the cache never holds a bad or partial file.
     """
     expected = spec.sha256[file_name]
     attempts = []
     for mirror in spec.mirrors:
         url = mirror + file_name
-        tmp = os.path.join(folder, f".{file_name}.{uuid.uuid4().hex}.part")
         try:
-            with open(tmp, "wb") as out:
+            with atomic_file(os.path.join(folder, file_name)) as out:
                 fetch(url, out, timeout=DOWNLOAD_TIMEOUT, verbose=verbose)
                 out.flush()
-                os.fsync(out.fileno())
-            found = sha256_of(tmp)
-            if found != expected:
-                attempts.append(f"{url}: SHA-256 mismatch (expected {expected}, got {found})")
-                continue
-            os.replace(tmp, os.path.join(folder, file_name))
+                found = sha256_of(out.name)  # the temporary file, before it gets the real name
+                if found != expected:  # an error inside the block removes the temporary file
+                    raise _ChecksumMismatch(f"SHA-256 mismatch (expected {expected}, got {found})")
             return
-        except (OSError, http.client.HTTPException) as e:
+        except (OSError, http.client.HTTPException, _ChecksumMismatch) as e:
             attempts.append(f"{url}: {_why(e)}")
-        finally:
-            if os.path.exists(tmp):  # a failed or rejected attempt: leave nothing behind
-                os.remove(tmp)
     raise DownloadError(file_name, attempts)
 
 
