@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import minigan  # noqa: E402
 import minigan.functional as F  # noqa: E402
-from minigan.ops import conv  # noqa: E402
+from minigan.ops import convolution as conv  # noqa: E402
 
 CONV_OPS = (conv.Conv2dOp, conv.ConvTranspose2dOp, conv.Conv2dGradWeightOp)
 
@@ -92,7 +92,7 @@ class ConvTimer:
 
 
 def _matmul_dims(op, arrays):
-    """(M, K, N) of the one matrix product inside a conv op call (see minigan/ops/conv.py)."""
+    """(M, K, N) of the one matrix product inside a conv op call (see minigan/ops/convolution.py)."""
     if isinstance(op, conv.ConvTranspose2dOp):
         x, W = arrays[:2]
         n, cin, h, w = x.shape

@@ -17,15 +17,15 @@ The functions are of three kinds:
 
 The end of this file binds Tensor's operators and methods (``x * w``, ``x.sum()``) to them.
 """
-from .ops.activation import leaky_relu, log_sigmoid, log_softmax, relu, sigmoid, softmax, softplus, tanh
+from .ops.nonlinear import leaky_relu, log_sigmoid, log_softmax, relu, sigmoid, softmax, softplus, tanh
 from .ops.arithmetic import add, div, mul, neg, pow, sub
-from .ops.conv import conv2d, conv_transpose2d
+from .ops.convolution import conv2d, conv_transpose2d
 from .ops.elementwise import abs, clamp, clip, exp, log, maximum, minimum, sqrt, where
 from .ops.linalg import linear, matmul
 from .ops.loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
-from .ops.nn import batch_norm, dropout, embedding
+from .ops.layer_functions import batch_norm, dropout, embedding
 from .ops.reduction import max, mean, min, sum, var
-from .ops.shape import (broadcast_to, cat, concatenate, flatten, getitem, pad, permute, reshape,
+from .ops.shaping import (broadcast_to, cat, concatenate, flatten, getitem, pad, permute, reshape,
                         squeeze, stack, sum_to, transpose, unsqueeze)
 from .autograd import backward as _backward
 from .tensor import Tensor

@@ -1,5 +1,5 @@
 """Convolutions written from their definitions, as slow plain loops: the references the fast
-im2col implementation in minigan/ops/conv.py is compared with. Padding is symmetric (one int)."""
+im2col implementation in minigan/ops/convolution.py is compared with. Padding is symmetric (one int)."""
 import numpy as np
 
 

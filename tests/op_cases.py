@@ -35,8 +35,8 @@ import numpy as np
 import minigan.functional as F
 from minigan import Tensor
 import minigan
-from minigan.ops.conv import Conv2dGradWeightOp
-from minigan.ops.shape import ScatterAddOp
+from minigan.ops.convolution import Conv2dGradWeightOp
+from minigan.ops.shaping import ScatterAddOp
 
 
 @dataclass(frozen=True)

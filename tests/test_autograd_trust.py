@@ -261,7 +261,7 @@ def test_reusing_a_function_instance_makes_separate_nodes():
 
 def test_a_reused_instance_keeps_its_constructor_arguments_only():
     """The fresh node is a copy of the instance as it was built, not as a forward left it."""
-    from minigan.ops.activation import LeakyReLUOp as LeakyReLU
+    from minigan.ops.nonlinear import LeakyReLUOp as LeakyReLU
     f = LeakyReLU(0.1)
     a = minigan.tensor([-1.0, 2.0], requires_grad=True)
     b = minigan.tensor([3.0, -4.0], requires_grad=True)

@@ -12,7 +12,7 @@ from hypothesis import assume, given, settings, strategies as st
 import minigan
 import minigan.functional as F
 from minigan import Tensor
-from minigan.ops.conv import conv_output_size, conv_transpose_output_size
+from minigan.ops.convolution import conv_output_size, conv_transpose_output_size
 
 from conv_reference import np_conv2d, np_conv_transpose2d
 

@@ -10,7 +10,7 @@ ConvTranspose2d (k=5, s=2, p=2, output_padding=1 doubles the size: 7 -> 14 -> 28
 """
 
 from .. import functional as F
-from ..ops.conv import pair
+from ..ops.convolution import pair
 from . import init
 from .linear import _positive_int
 from .module import Module, empty_parameter

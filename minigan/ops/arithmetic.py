@@ -8,7 +8,7 @@ from numbers import Number
 
 from ..autograd import Function
 from ..tensor import as_tensor, binary_operands
-from .shape import sum_to
+from .shaping import sum_to
 
 
 class AddOp(Function):

@@ -11,7 +11,7 @@ from .. import backend
 from ..diagnostics import warn
 from ..autograd import Function
 from ..tensor import as_float_tensor, as_tensor, binary_operands
-from .shape import sum_to
+from .shaping import sum_to
 
 
 class ExpOp(Function):

@@ -7,7 +7,7 @@ summed back down to each input's shape.
 from .. import backend
 from ..autograd import Function, ShapeError
 from ..tensor import Tensor, as_tensor, binary_operands
-from .shape import reshape, sum_to, transpose
+from .shaping import reshape, sum_to, transpose
 
 
 def _mT(x):

@@ -8,11 +8,11 @@ import numpy as np
 from .. import backend
 from ..diagnostics import warn
 from ..autograd import Function, ShapeError
-from .activation import log_softmax, sigmoid
+from .nonlinear import log_softmax, sigmoid
 from ..tensor import Tensor, as_tensor
 from .elementwise import clip, log
 from .reduction import mean, sum
-from .shape import getitem
+from .shaping import getitem
 
 _REDUCTIONS = ("mean", "sum", "none")
 

@@ -7,7 +7,7 @@ import builtins
 
 from ..autograd import Function
 from ..tensor import as_float_tensor, as_tensor
-from .shape import broadcast_to, reshape
+from .shaping import broadcast_to, reshape
 
 
 def _normalize_axis(axis, ndim, op):

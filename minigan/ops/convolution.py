@@ -34,7 +34,7 @@ backward, so second derivatives through conv weights fail there; ours are gradgr
 from .. import backend
 from ..autograd import Function
 from ..tensor import as_tensor
-from .shape import getitem
+from .shaping import getitem
 
 
 def pair(value, name, where, minimum=0):

@@ -1,4 +1,5 @@
-"""Activation functions: relu, leaky_relu, sigmoid, tanh, softplus, log_sigmoid.
+"""Nonlinearities (activation functions): relu, leaky_relu, sigmoid, tanh, softplus, log_sigmoid,
+softmax and log_softmax.
 
 relu and leaky_relu have a kink at 0 where the derivative jumps; like PyTorch we use the
 slope of the left side there (0 for relu, ``negative_slope`` for leaky_relu). Their gradient

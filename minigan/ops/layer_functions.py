@@ -12,7 +12,7 @@ from ..autograd import no_grad
 from ..tensor import Tensor, as_tensor
 from .elementwise import sqrt
 from .reduction import mean, var
-from .shape import getitem, reshape
+from .shaping import getitem, reshape
 
 
 def dropout(x, p=0.5, training=True):
