@@ -1,12 +1,20 @@
-"""Pictures of a GAN run: sample grids, latent interpolations and loss curves, saved as PNG.
+"""Pictures of a GAN run, saved as PNG: grids of images, loss curves, and 2-D scatter plots.
+
+A grid draws each pixel by its value on a fixed scale, the range the images are declared to take
+(``value_range``, [-1, 1] by default: a tanh generator's and ``data.to_unit_range``'s): the low end
+is black, the high end white, values outside are clipped. A fixed scale, never one guessed from the
+pixels at hand, so the same value is the same grey in every grid: samples from early and late in
+training can be compared. (The example draws its latent-space interpolation as such a grid.)
 
 The only module that imports matplotlib, and only inside these functions, so that the rest of
-minigan never needs a display (the Agg backend writes files and needs no screen).
+minigan never needs a display (the Agg backend writes files and needs no screen). Files are written
+with ``files.atomic_file``, so a viewer never opens half a PNG.
 """
 import os
 
 import numpy as np
 
+from .files import atomic_file
 from .tensor import Tensor
 
 
@@ -18,8 +26,8 @@ def _pyplot():
     return plt
 
 
-def _as_images(images):
-    """(N, 28, 28), (N, 1, 28, 28) or (N, 784) in [-1, 1] or [0, 1] -> float (N, H, W) in [0, 1]."""
+def _as_images(images, value_range):
+    """(N, H, W), (N, 1, H, W) or (N, H*W) with values in ``value_range`` -> float (N, H, W) in [0, 1]."""
     a = images.numpy() if isinstance(images, Tensor) else np.asarray(images)
     a = a.astype(np.float64)
     if a.ndim == 2:
@@ -33,14 +41,28 @@ def _as_images(images):
         a = a[:, 0]
     elif a.ndim != 3:
         raise ValueError(f"expected images shaped (N, H, W), (N, 1, H, W) or (N, H*W), got {a.shape}")
-    if a.min() < -1e-6:  # tanh outputs in [-1, 1]
-        a = (a + 1) / 2
-    return np.clip(a, 0, 1)
+    low, high = _check_range(value_range)
+    # The same scale for every batch: low -> 0 (black), high -> 1 (white), whatever else is drawn.
+    return np.clip((a - low) / (high - low), 0, 1)
 
 
-def image_grid(images, nrow=8, pad=2):
-    """Tile images into one array (rows of ``nrow``), with ``pad`` pixels of background between."""
-    a = _as_images(images)
+def _check_range(value_range):
+    try:
+        low, high = (float(v) for v in value_range)
+    except (TypeError, ValueError):
+        raise TypeError(f"value_range must be a pair of numbers (low, high), got {value_range!r}") from None
+    if not low < high:  # written so that NaN fails too
+        raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}")
+    return low, high
+
+
+def image_grid(images, nrow=8, pad=2, value_range=(-1, 1)):
+    """Tile images into one array in [0, 1] (rows of ``nrow``), ``pad`` white pixels between them.
+
+    Pixel values are drawn on the fixed scale ``value_range`` (low -> 0, high -> 1, clipped): pass
+    (0, 1) for images in [0, 1], (0, 255) for uint8 pixels.
+    """
+    a = _as_images(images, value_range)
     n, h, w = a.shape
     rows = -(-n // nrow)
     grid = np.ones((rows * (h + pad) + pad, nrow * (w + pad) + pad))
@@ -50,9 +72,10 @@ def image_grid(images, nrow=8, pad=2):
     return grid
 
 
-def save_image_grid(images, path, nrow=8, title=None):
-    """Save a grid of images (white digits on black, as MNIST) to ``path`` (PNG)."""
-    grid = image_grid(images, nrow)
+def save_image_grid(images, path, nrow=8, title=None, value_range=(-1, 1)):
+    """Save a grid of images (white digits on black, as MNIST) to ``path`` (PNG); pixel values are
+    drawn on the fixed scale ``value_range``, [-1, 1] by default (see ``image_grid``)."""
+    grid = image_grid(images, nrow, value_range=value_range)
     plt = _pyplot()
     scale = 0.04
     fig = plt.figure(figsize=(max(2.0, grid.shape[1] * scale), max(2.0, grid.shape[0] * scale + (0.4 if title else 0))))
@@ -114,15 +137,11 @@ def save_scatter(points, path, centres=None, title=None, limit=None):
 
 
 def _save(fig, path):
-    """Write atomically, so that a viewer never sees half a PNG."""
+    """Write ``fig`` to ``path`` as a PNG, atomically (a viewer never sees half a file), and close it."""
     import matplotlib.pyplot as plt
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp{os.getpid()}.png")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     try:
-        fig.savefig(tmp, dpi=100)
-        os.replace(tmp, path)
+        with atomic_file(path) as f:
+            fig.savefig(f, format="png", dpi=100)  # format: the temporary's name ends in .tmp, not .png
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)

@@ -1,0 +1,90 @@
+"""Image grids draw every value on a fixed scale, and every plot is written atomically."""
+import os
+
+import numpy as np
+import pytest
+
+import minigan
+from minigan.plotting import image_grid, plot_history, save_image_grid
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+
+
+def digit():
+    """A 28x28 image with no negative values: a white bar on grey 0.2, and a column of greys."""
+    image = np.full((28, 28), 0.2, dtype=np.float32)
+    image[4:24, 12:16] = 1.0
+    image[4:24, 16] = np.linspace(0.0, 0.6, 20)
+    return image
+
+
+def batch_with(others):
+    """16 images: the same digit first, then ``others`` (15 images)."""
+    return np.concatenate([digit()[None], others]).astype(np.float32)
+
+
+def test_the_same_image_gets_the_same_pixels_whatever_else_is_in_the_batch(tmp_path):
+    # Before: the range was guessed from the batch. With no negative value anywhere the batch was
+    # taken to be in [0, 1], so this image's 0.2 was drawn as 0.2 there but as 0.6 in a batch
+    # with one dark pixel elsewhere, read as [-1, 1].
+    dark = batch_with(np.full((15, 28, 28), -1.0))
+    bright = batch_with(np.full((15, 28, 28), 1.0))
+    positive = batch_with(np.full((15, 28, 28), 0.5))
+    grids = [image_grid(b, nrow=8) for b in (dark, bright, positive)]
+    first = [g[2:30, 2:30] for g in grids]  # the first image's cell (2 pixels of padding around it)
+    np.testing.assert_array_equal(first[0], first[1])
+    np.testing.assert_array_equal(first[0], first[2])
+    np.testing.assert_allclose(first[0], (digit() + 1) / 2)  # [-1, 1] -> [0, 1]: 0.2 -> 0.6
+
+    # and in the PNG files: 4 pixels per grid pixel, the first cell is rows and columns 8..119
+    pictures = []
+    for name, b in (("dark.png", dark), ("bright.png", bright)):
+        save_image_grid(b, tmp_path / name, nrow=8)
+        pictures.append(plt.imread(tmp_path / name))
+    assert pictures[0].shape == pictures[1].shape
+    np.testing.assert_array_equal(pictures[0][:124, :124], pictures[1][:124, :124])
+    assert not np.array_equal(pictures[0], pictures[1])  # the rest of the batch does differ
+
+
+def test_values_outside_the_range_are_clipped_and_other_ranges_are_declared():
+    values = np.array([[-3.0, -1.0, 0.0, 1.0, 3.0]])
+    grid = image_grid(values.reshape(1, 1, 5), nrow=1, pad=0)
+    np.testing.assert_array_equal(grid, [[0.0, 0.0, 0.5, 1.0, 1.0]])
+    pixels = np.array([[[0, 51, 255]]], dtype=np.uint8)
+    np.testing.assert_allclose(image_grid(pixels, nrow=1, pad=0, value_range=(0, 255)), [[0.0, 0.2, 1.0]])
+    unit = minigan.tensor([[[0.0, 0.25, 1.0]]])  # a Tensor with values in [0, 1]
+    np.testing.assert_allclose(image_grid(unit, nrow=1, pad=0, value_range=(0, 1)), [[0.0, 0.25, 1.0]])
+
+
+@pytest.mark.parametrize("value_range, error, message", [
+    ((1, -1), ValueError, r"low < high, got \(1, -1\)"),
+    ((0, 0), ValueError, r"low < high, got \(0, 0\)"),
+    ((0, float("nan")), ValueError, r"low < high"),
+    (1, TypeError, r"a pair of numbers \(low, high\), got 1"),
+    ((0, 1, 2), TypeError, r"a pair of numbers \(low, high\), got \(0, 1, 2\)"),
+])
+def test_a_bad_value_range_is_named(value_range, error, message):
+    with pytest.raises(error, match=message):
+        image_grid(np.zeros((1, 4, 4)), value_range=value_range)
+
+
+def test_plots_are_written_atomically_as_png(tmp_path, monkeypatch):
+    path = tmp_path / "samples" / "grid.png"  # the folder is made when missing
+    save_image_grid(np.zeros((4, 28, 28)), path, nrow=2, title="four")
+    before = path.read_bytes()
+    assert before.startswith(b"\x89PNG")
+    plot_history({"step": [0, 1, 2], "d_loss": [1.0, 0.9, 0.8], "g_loss": [0.7, 0.8, 0.9]}, tmp_path / "loss.png")
+    assert (tmp_path / "loss.png").read_bytes().startswith(b"\x89PNG")
+
+    def savefig_that_fails_half_way(self, file, **options):
+        file.write(b"\x89PNG half an image")
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig_that_fails_half_way)
+    with pytest.raises(OSError, match="simulated"):
+        save_image_grid(np.ones((4, 28, 28)), path, nrow=2)
+    assert path.read_bytes() == before  # the old picture is untouched
+    assert os.listdir(path.parent) == ["grid.png"]  # and no temporary file is left
+    assert plt.get_fignums() == []  # every figure was closed, the failed one too
