@@ -364,6 +364,67 @@ def test_get_loss_settings():
     assert gan.get_loss(loss) is loss
 
 
+# The published recipes: (optimiser, lr, betas or None, n_critic, clip_value, gp_lambda or None).
+RECIPES = {
+    "minimax": ("adam", 2e-4, (0.5, 0.999), 1, None, None),
+    "nonsaturating": ("adam", 2e-4, (0.5, 0.999), 1, None, None),
+    "lsgan": ("adam", 2e-4, (0.5, 0.999), 1, None, None),
+    "hinge": ("adam", 2e-4, (0.5, 0.999), 1, None, None),
+    "wgan": ("rmsprop", 5e-5, None, 5, 0.01, None),            # Arjovsky et al. 2017, Algorithm 1
+    "wgan-gp": ("adam", 1e-4, (0.5, 0.9), 5, None, 10.0),      # Gulrajani et al. 2017, Algorithm 1
+}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_objective_carries_its_papers_recipe_and_builds_its_optimiser(name):
+    """optimiser, lr, betas, n_critic, weight clipping and gradient penalty come from the objective,
+    and make_optimizer builds that optimiser (at another lr when asked) over the given parameters."""
+    optimizer, lr, betas, n_critic, clip_value, gp_lambda = RECIPES[name]
+    loss = gan.get_loss(name)
+    assert (loss.optimizer, loss.lr, loss.n_critic, loss.clip_value) == (optimizer, lr, n_critic, clip_value)
+    assert loss.penalty == (gan.GradientPenalty(gp_lambda) if gp_lambda else None)
+    params = list(nn.Linear(3, 2).parameters())
+    opt = loss.make_optimizer(params)
+    assert type(opt) is {"adam": minigan.optim.Adam, "rmsprop": minigan.optim.RMSprop}[optimizer]
+    assert opt.param_groups[0]["params"] == params and opt.param_groups[0]["lr"] == lr
+    if betas is not None:
+        assert loss.betas == betas and opt.param_groups[0]["betas"] == betas
+    assert loss.make_optimizer(params, lr=1e-3).param_groups[0]["lr"] == 1e-3
+    assert repr(loss).startswith(f"{type(loss).__name__}(") and f"n_critic={n_critic}" in repr(loss)
+
+
+def test_options_change_what_the_objective_reports():
+    """An option given to get_loss is what the objective then says and does."""
+    loss = gan.get_loss("wgan-gp", gp_lambda=5, n_critic=2)
+    assert loss.penalty == gan.GradientPenalty(5.0) and loss.n_critic == 2
+    assert gan.get_loss("wgan-gp").n_critic == 5  # the class's recipe is unchanged
+    assert gan.get_loss("hinge", gp_lambda=1.0).penalty == gan.GradientPenalty(1.0)
+    assert gan.get_loss("lsgan", clip_value=0.05).clip_value == 0.05
+    assert "a=-1.0" in repr(gan.get_loss("lsgan", a=-1.0))
+
+
+def test_label_smoothing_is_the_cross_entropy_with_real_target_one_minus_s():
+    """One-sided smoothing: real term -(1 - s) log D(x) - s log(1 - D(x)); the fake term is unchanged."""
+    s = 0.1
+    sigmoid = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    expected = (mean([-(1 - s) * math.log(sigmoid(x)) - s * math.log(1 - sigmoid(x)) for x in REAL])
+                + mean([-math.log(1 - sigmoid(x)) for x in FAKE]))
+    for name in ("minimax", "nonsaturating"):
+        loss = gan.get_loss(name, label_smoothing=s)
+        assert abs(loss.d_loss(t64(REAL), t64(FAKE)).item() - expected) < 1e-12
+        assert loss.outputs_probability
+    for name in ("lsgan", "wgan", "wgan-gp", "hinge"):
+        with pytest.raises(ValueError, match=rf"label_smoothing applies to the BCE-based losses "
+                                             rf"\(minimax, nonsaturating\), not to '{name}'"):
+            gan.get_loss(name, label_smoothing=s)
+
+
+def test_mean_d_output_is_a_probability_for_the_bce_objectives_and_a_score_otherwise():
+    logits = t64([0.0, 2.0])
+    assert gan.get_loss("nonsaturating").mean_d_output(logits) == pytest.approx(mean([0.5, 1 / (1 + math.exp(-2))]))
+    assert gan.get_loss("wgan").mean_d_output(logits) == 1.0
+
+
 def test_unknown_loss_name_lists_the_valid_ones():
     with pytest.raises(ValueError, match="unknown GAN loss 'wasserstein'") as info:
         gan.get_loss("wasserstein")
@@ -399,6 +460,10 @@ TWO = [[1.0], [2.0]]
     (lambda: gan.r1_penalty(lambda x: x.numpy(), t64(TWO)), TypeError,
      r"D must return a Tensor, got ndarray"),
     (lambda: gan.R1Penalty(gamma=-2.0), ValueError, r"gamma must be a number >= 0"),
+    (lambda: gan.get_loss("wgan-gp", penalty=gan.R1Penalty()), ValueError, r"pass penalty or gp_lambda.*not both"),
+    (lambda: gan.get_loss("wgan", n_critic=0), ValueError, r"n_critic must be a whole number >= 1, got 0"),
+    (lambda: gan.get_loss("minimax", label_smoothing=1.0), ValueError, r"label_smoothing must be in \[0, 1\), got 1.0"),
+    (lambda: gan.get_loss("hinge", penalty=3), TypeError, r"penalty must be None or a callable"),
 ])
 def test_errors_name_what_was_expected_and_what_came(call, error, message):
     """Wrong dtypes, shapes, settings and critics raise errors that say what was expected."""
