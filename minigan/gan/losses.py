@@ -21,7 +21,7 @@ Conventions, the same for every objective:
   size of the loss does not depend on the batch size.
 * Logs of sigmoids are written with softplus, never as log(sigmoid(x)):
   log sigmoid(x) = -softplus(-x) and log(1 - sigmoid(x)) = -softplus(x), where softplus is
-  computed stably (ops/activation.py). sigmoid(-1000) rounds to 0 and log(0) is -inf; softplus
+  computed stably (ops/nonlinear.py). sigmoid(-1000) rounds to 0 and log(0) is -inf; softplus
   just gives 1000. No probability is ever clipped.
 * Each objective has one name (``LOSSES``); ``get_loss`` ignores case, '-' and '_', so
   "wgan_gp" and "WGAN-GP" both name "wgan-gp", in the Trainer and on the examples' command lines.
@@ -30,9 +30,8 @@ import numbers
 
 from .. import backend
 from .. import functional as F
-from ..tensor import as_tensor
 from ..optim import Adam, RMSprop
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from .penalties import GradientPenalty
 
 
