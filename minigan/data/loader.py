@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from .. import backend
+from ..checks import check_int, check_seed
 from ..tensor import Tensor
 
 
@@ -53,11 +54,9 @@ class DataLoader:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
             raise ValueError(f"DataLoader arrays must share their first dimension (the sample count); "
                              f"got shapes {shapes}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         self.arrays = arrays
         self.num_samples = lengths[0]
-        self.batch_size = int(batch_size)
+        self.batch_size = check_int("DataLoader", "batch_size", batch_size, low=1)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         if drop_last and self.num_samples < self.batch_size:
@@ -68,11 +67,10 @@ class DataLoader:
             raise TypeError(f"transform must be callable, got {transform!r}")
         self.transform = transform
         self.device = backend.normalize_device(device)
+        seed = check_seed("DataLoader", seed, or_none=True)
         if seed is None:
             seed = int(backend.generator(backend.CPU).integers(0, 2**63 - 1))
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise TypeError(f"seed must be a non-negative int or None, got {seed!r}")
-        self.seed = int(seed)
+        self.seed = seed
         self.epoch = 0
 
     def __len__(self):
@@ -83,9 +81,7 @@ class DataLoader:
 
     def set_epoch(self, epoch):
         """Make the next pass over the loader be epoch ``epoch`` (e.g. when resuming a run)."""
-        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-            raise ValueError(f"epoch must be a non-negative int, got {epoch!r}")
-        self.epoch = int(epoch)
+        self.epoch = check_int("DataLoader.set_epoch", "epoch", epoch, low=0)
 
     def order(self, epoch):
         """The sample indices, in the order epoch ``epoch`` visits them (int64 NumPy array)."""

@@ -22,6 +22,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import backend
+from ..checks import check_int, check_number
 
 Coverage = namedtuple("Coverage", ["modes", "high_quality"])
 Coverage.__doc__ = "modes: how many modes are captured (int); high_quality: the share of high-quality samples (float)"
@@ -38,16 +39,10 @@ def _rng(rng):
     raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, got {rng!r}")
 
 
-def _check_count(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-
-
 def mixture(n, centres, std, rng=None):
     """``n`` samples (float32 (n, 2)) from equally likely Gaussians at ``centres`` with std ``std``."""
-    _check_count("n", n, 0)
-    if not std > 0:
-        raise ValueError(f"std must be positive, got {std!r}")
+    n = check_int("mixture", "n", n, low=0)
+    check_number("mixture", "std", std, low=0, low_open=True, expected="positive")
     rng = _rng(rng)
     centres = np.asarray(centres, dtype=np.float32)
     which = rng.integers(0, len(centres), size=n)
@@ -57,14 +52,14 @@ def mixture(n, centres, std, rng=None):
 
 def ring_centres(modes=8, radius=1.0):
     """The means of ``ring``: float32 (modes, 2), at angles 2*pi*k/modes."""
-    _check_count("modes", modes, 1)
+    modes = check_int("ring_centres", "modes", modes, low=1, expected="an int >= 1")
     angles = 2 * np.pi * np.arange(modes) / modes
     return (radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)).astype(np.float32)
 
 
 def grid_centres(side=5, spacing=2.0):
     """The means of ``grid``: float32 (side*side, 2), centred on 0 (rows of constant x)."""
-    _check_count("side", side, 1)
+    side = check_int("grid_centres", "side", side, low=1, expected="an int >= 1")
     coords = spacing * (np.arange(side) - (side - 1) / 2)
     xs, ys = np.meshgrid(coords, coords, indexing="ij")
     return np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32)
@@ -100,8 +95,7 @@ def mode_coverage(samples, centres, std):
     if len(samples) == 0 or len(centres) == 0:
         raise ValueError(f"mode_coverage needs at least one sample and one centre; got {len(samples)} "
                          f"samples and {len(centres)} centres")
-    if not std > 0:
-        raise ValueError(f"std must be positive, got {std!r}")
+    check_number("mode_coverage", "std", std, low=0, low_open=True, expected="positive")
     distances = np.linalg.norm(samples[:, None, :] - centres[None, :, :], axis=2)  # (n, modes)
     nearest = distances.argmin(axis=1)
     good = distances[np.arange(len(samples)), nearest] < 3 * std

@@ -5,6 +5,7 @@ unchanged, but minigan always returns a new tensor (an in-place op would overwri
 backward pass still needs).
 """
 from .. import functional as F
+from ..checks import check_number
 from .module import Module
 
 
@@ -28,9 +29,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)):
-            raise TypeError(f"LeakyReLU: negative_slope must be a number, got {negative_slope!r}")
-        self.negative_slope = negative_slope
+        self.negative_slope = check_number("LeakyReLU", "negative_slope", negative_slope)
         self.inplace = inplace
 
     def forward(self, x):

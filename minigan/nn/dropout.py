@@ -2,6 +2,7 @@
 1 / (1 - p), so the expected activation is unchanged and evaluation (no dropout) needs no
 rescaling. In eval mode (``module.eval()``) it is the identity."""
 from .. import functional as F
+from ..checks import check_number
 from .module import Module
 
 
@@ -13,9 +14,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
-        self.p = p
+        self.p = check_number("Dropout", "p", p, low=0, high=1, expected="a probability in [0, 1]")
         self.inplace = inplace  # accepted for PyTorch compatibility; minigan never works in place
 
     def forward(self, x):

@@ -1,14 +1,14 @@
 """``Linear``: the dense layer, y = x W^T + b, and ``Embedding``: a learned lookup table."""
 
 from .. import functional as F
+from ..checks import check_int
 from . import init
 from .module import Module, empty_parameter
 
 
 def _positive_int(value, name, layer):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
-    return value
+    """Kept for nn/conv.py, until it calls ``check_int(layer, name, value, low=1)`` itself."""
+    return check_int(layer, name, value, low=1)
 
 
 class Linear(Module):
@@ -21,11 +21,11 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, *, device=None, dtype=None):
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features", "Linear")
-        self.out_features = _positive_int(out_features, "out_features", "Linear")
-        self.weight = empty_parameter((out_features, in_features), device, dtype)
+        self.in_features = check_int("Linear", "in_features", in_features, low=1)
+        self.out_features = check_int("Linear", "out_features", out_features, low=1)
+        self.weight = empty_parameter((self.out_features, self.in_features), device, dtype)
         if bias:
-            self.bias = empty_parameter((out_features,), device, dtype)
+            self.bias = empty_parameter((self.out_features,), device, dtype)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -51,9 +51,9 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, *, device=None, dtype=None):
         super().__init__()
-        self.num_embeddings = _positive_int(num_embeddings, "num_embeddings", "Embedding")
-        self.embedding_dim = _positive_int(embedding_dim, "embedding_dim", "Embedding")
-        self.weight = empty_parameter((num_embeddings, embedding_dim), device, dtype)
+        self.num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings, low=1)
+        self.embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim, low=1)
+        self.weight = empty_parameter((self.num_embeddings, self.embedding_dim), device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):

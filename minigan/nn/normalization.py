@@ -20,9 +20,9 @@ import numpy as np
 
 from .. import backend
 from .. import functional as F
+from ..checks import check_int, check_number
 from ..tensor import Tensor, as_tensor
 from . import init
-from .linear import _positive_int
 from .module import Module, empty_parameter
 
 
@@ -36,19 +36,18 @@ class _BatchNorm(Module):
                  device=None, dtype=None):
         super().__init__()
         layer = type(self).__name__
-        self.num_features = _positive_int(num_features, "num_features", layer)
-        if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f"{layer}: momentum must be in [0, 1] or None, got {momentum!r}")
+        self.num_features = check_int(layer, "num_features", num_features, low=1)
+        check_number(layer, "momentum", momentum, low=0, high=1, or_none=True)
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
-            self.weight = empty_parameter((num_features,), device, dtype)
-            self.bias = empty_parameter((num_features,), device, dtype)
+            self.weight = empty_parameter((self.num_features,), device, dtype)
+            self.bias = empty_parameter((self.num_features,), device, dtype)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            stats = empty_parameter((num_features,), device, dtype).data  # zeros of the right kind
+            stats = empty_parameter((self.num_features,), device, dtype).data  # zeros of the right kind
             self.register_buffer("running_mean", Tensor(stats.copy()))
             self.register_buffer("running_var", Tensor(stats.copy()))
             xp = backend.get_array_module(stats)

@@ -4,6 +4,7 @@ A DCGAN discriminator ends with Flatten (N, 128, 7, 7) -> (N, 6272) before its L
 the generator starts with the reverse, Unflatten(1, (256, 7, 7)): (N, 12544) -> (N, 256, 7, 7).
 """
 from .. import functional as F
+from ..checks import check_int
 from ..tensor import as_tensor
 from .module import Module
 
@@ -28,8 +29,7 @@ class Unflatten(Module):
 
     def __init__(self, dim, unflattened_size):
         super().__init__()
-        if isinstance(dim, bool) or not isinstance(dim, int):
-            raise TypeError(f"Unflatten: dim must be an int, got {dim!r}")
+        dim = check_int("Unflatten", "dim", dim)  # any int: negative ones count from the end
         if (not isinstance(unflattened_size, (tuple, list)) or not unflattened_size or
                 not all(isinstance(n, int) and (n > 0 or n == -1) for n in unflattened_size)):
             raise ValueError(f"Unflatten: unflattened_size must be a tuple of positive ints (one may be -1), "

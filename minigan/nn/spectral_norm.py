@@ -28,6 +28,7 @@ Tensor recomputed before every forward by a forward pre-hook; in eval mode no po
 from .. import backend
 from .. import functional as F
 from ..autograd import no_grad
+from ..checks import check_int
 from ..tensor import Tensor, randn
 from .conv import ConvTranspose2d
 from .module import Module, Parameter
@@ -86,8 +87,7 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     if weight is None:
         raise ValueError(f"spectral_norm: {layer} has no Parameter named {name!r} "
                          f"(its Parameters: {sorted(n for n, p in module._parameters.items() if p is not None)})")
-    if isinstance(n_power_iterations, bool) or not isinstance(n_power_iterations, int) or n_power_iterations < 1:
-        raise ValueError(f"spectral_norm: n_power_iterations must be a positive int, got {n_power_iterations!r}")
+    n_power_iterations = check_int("spectral_norm", "n_power_iterations", n_power_iterations, low=1)
     if dim is None:
         dim = 1 if isinstance(module, ConvTranspose2d) else 0
     if not -weight.ndim <= dim < weight.ndim:

@@ -3,9 +3,8 @@
 
 Both run between ``loss.backward()`` and ``opt.step()`` and change the parameters' ``.grad``
 (hence the trailing underscore), never the parameters themselves. They give each parameter a new
-gradient Tensor rather than writing into the old array: in minigan two parameters' ``.grad`` can
-be one shared (and read-only) array -- the backward of ``a + b`` hands the same gradient to both --
-so scaling in place could scale it twice.
+gradient Tensor rather than writing into the old array, so that a gradient made with
+``create_graph=True``, which is part of a graph, is never changed under that graph.
 
 Not to be confused with the *weight* clipping of the original WGAN, which clamps the critic's
 parameters after each step: ``p.data.clip(-0.01, 0.01, out=p.data)``.
@@ -14,6 +13,7 @@ import math
 import numbers
 
 from .. import backend
+from ..checks import check_number
 from ..tensor import Tensor, zeros
 from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: F401  (re-exported)
 
@@ -32,9 +32,10 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     left as they are, or, with ``error_if_nonfinite=True``, a RuntimeError says so.
     """
     parameters = _as_list(parameters, "clip_grad_norm_")
-    max_norm = _check_limit("clip_grad_norm_", "max_norm", max_norm)
+    max_norm = float(check_number("clip_grad_norm_", "max_norm", max_norm, low=0))
     if isinstance(norm_type, str) and norm_type.lower() == "inf":
         norm_type = math.inf
+    # Not check_number: "inf" may come as a string, and any bad norm_type has been a ValueError.
     if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real) or not norm_type > 0:
         raise ValueError(f"clip_grad_norm_: norm_type must be a number > 0 or inf, got {norm_type!r}")
     norm_type = float(norm_type)
@@ -61,7 +62,7 @@ def clip_grad_value_(parameters, clip_value):
     """Clamp every gradient entry to [−clip_value, clip_value]; parameters whose ``.grad`` is
     None are skipped. ``parameters`` may be one Tensor or an iterable of them."""
     parameters = _as_list(parameters, "clip_grad_value_")
-    clip_value = _check_limit("clip_grad_value_", "clip_value", clip_value)
+    clip_value = float(check_number("clip_grad_value_", "clip_value", clip_value, low=0))
     for p in parameters:
         if p.grad is not None:
             xp = backend.get_array_module(p.grad.data)
@@ -75,8 +76,3 @@ def _as_list(parameters, fn):
             raise TypeError(f"{fn} expected Tensors, got {type(p).__name__} at position {i}")
     return parameters
 
-
-def _check_limit(fn, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"{fn}: {name} must be a number >= 0, got {value!r}")
-    return float(value)

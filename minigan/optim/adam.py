@@ -1,6 +1,7 @@
 """Adam (Kingma & Ba, 2015), with PyTorch's weight decay and AMSGrad options."""
 from .. import backend
-from .optimizer import Optimizer, check_flag, check_number
+from ..checks import check_flag, check_number
+from .optimizer import Optimizer
 
 
 class Adam(Optimizer):
@@ -33,14 +34,15 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group, where):
-        check_number(where, "lr", group["lr"])
+        # setting=True: a bad value reads "invalid lr = -0.1; expected a number >= 0"
+        check_number(where, "lr", group["lr"], low=0, setting=True)
         betas = group["betas"]
         if not isinstance(betas, tuple) or len(betas) != 2:
             raise TypeError(f"{where}: betas must be a pair (beta1, beta2), got {betas!r:.60}")
-        check_number(where, "beta1 (betas[0])", betas[0], high=1.0)
-        check_number(where, "beta2 (betas[1])", betas[1], high=1.0)
-        check_number(where, "eps", group["eps"])
-        check_number(where, "weight_decay", group["weight_decay"])
+        check_number(where, "beta1 (betas[0])", betas[0], low=0, high=1, high_open=True, setting=True)
+        check_number(where, "beta2 (betas[1])", betas[1], low=0, high=1, high_open=True, setting=True)
+        check_number(where, "eps", group["eps"], low=0, setting=True)
+        check_number(where, "weight_decay", group["weight_decay"], low=0, setting=True)
         check_flag(where, "amsgrad", group["amsgrad"])
 
     def _update(self, theta, g, state, group):

@@ -139,7 +139,7 @@ class Optimizer:
             for p in group["params"]:
                 if set_to_none or p.grad is None:
                     p.grad = None
-                else:  # new arrays: in minigan two parameters' .grad may share one array
+                else:  # a new array of zeros, never written into one that a graph may hold
                     xp = backend.get_array_module(p.grad.data)
                     p.grad = Tensor(xp.zeros_like(p.grad.data))
 
@@ -256,26 +256,6 @@ class Optimizer:
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-def check_number(where, name, value, low=0.0, high=None, high_included=False):
-    """Raise unless ``value`` is a real number with ``low <= value`` and ``value < high``
-    (``<= high`` with ``high_included``). The message names the hyperparameter and its value."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{where}: {name} must be a number, got {type(value).__name__} {value!r:.40}")
-    if high is None:
-        ok, expected = low <= value, f">= {low:g}"
-    elif high_included:
-        ok, expected = low <= value <= high, f"in [{low:g}, {high:g}]"
-    else:
-        ok, expected = low <= value < high, f"in [{low:g}, {high:g})"
-    if not ok:  # written so that NaN fails too
-        raise ValueError(f"{where}: invalid {name} = {value!r}; expected a number {expected}")
-
-
-def check_flag(where, name, value):
-    if not isinstance(value, bool):
-        raise TypeError(f"{where}: {name} must be True or False, got {value!r:.40}")
-
 
 def _plain(value):
     """NumPy scalars and small arrays (as a file may give them back) as Python numbers and tuples,

@@ -1,6 +1,7 @@
 """RMSprop (Hinton, lecture notes 2012), with PyTorch's centered and momentum options."""
 from .. import backend
-from .optimizer import Optimizer, check_flag, check_number
+from ..checks import check_flag, check_number
+from .optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
@@ -31,11 +32,12 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group, where):
-        check_number(where, "lr", group["lr"])
-        check_number(where, "alpha", group["alpha"], high=1.0, high_included=True)
-        check_number(where, "eps", group["eps"])
-        check_number(where, "weight_decay", group["weight_decay"])
-        check_number(where, "momentum", group["momentum"])
+        # setting=True: a bad value reads "invalid lr = -0.1; expected a number >= 0"
+        check_number(where, "lr", group["lr"], low=0, setting=True)
+        check_number(where, "alpha", group["alpha"], low=0, high=1, setting=True)
+        check_number(where, "eps", group["eps"], low=0, setting=True)
+        check_number(where, "weight_decay", group["weight_decay"], low=0, setting=True)
+        check_number(where, "momentum", group["momentum"], low=0, setting=True)
         check_flag(where, "centered", group["centered"])
 
     def _update(self, theta, g, state, group):

@@ -1,5 +1,6 @@
 """Stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay."""
-from .optimizer import Optimizer, check_flag, check_number, required
+from ..checks import check_flag, check_number
+from .optimizer import Optimizer, required
 
 
 class SGD(Optimizer):
@@ -25,10 +26,11 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group, where):
-        check_number(where, "lr", group["lr"])
-        check_number(where, "momentum", group["momentum"])
-        check_number(where, "dampening", group["dampening"], low=float("-inf"))
-        check_number(where, "weight_decay", group["weight_decay"])
+        # setting=True: a bad value reads "invalid lr = -0.1; expected a number >= 0"
+        check_number(where, "lr", group["lr"], low=0, setting=True)
+        check_number(where, "momentum", group["momentum"], low=0, setting=True)
+        check_number(where, "dampening", group["dampening"], low=float("-inf"), setting=True)  # any but NaN
+        check_number(where, "weight_decay", group["weight_decay"], low=0, setting=True)
         check_flag(where, "nesterov", group["nesterov"])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(f"{where}: Nesterov momentum needs momentum > 0 and dampening = 0, got "
