@@ -53,7 +53,8 @@ def test_good_values_come_back(call, value, kind):
     (lambda: check_int("Linear", "in_features", "3", low=1), TypeError,
      r"^Linear: in_features must be a positive int, got str '3'$"),
     (lambda: check_int("Linear", "in_features", True, low=1), TypeError, r"got bool True$"),
-    (lambda: check_int("Linear", "in_features", 2.5, low=1), ValueError, r"^Linear: in_features must be a positive int, got 2.5$"),
+    (lambda: check_int("Linear", "in_features", 2.5, low=1), ValueError,
+     r"^Linear: in_features must be a positive int, got 2.5$"),
     (lambda: check_int("Linear", "in_features", 3.0, low=1), ValueError, r"got 3.0$"),
     (lambda: check_int("f", "epoch", -3, low=0), ValueError, r"^f: epoch must be a non-negative int, got -3$"),
     (lambda: check_int("f", "k", 1, low=2), ValueError, r"^f: k must be an int >= 2, got 1$"),
@@ -83,7 +84,8 @@ def test_layers_optimisers_and_loaders_use_them():
         nn.LeakyReLU("0.2")
     with pytest.raises(ValueError, match=r"^Unflatten: dim must be an int, got 1.5$"):
         nn.Unflatten(1.5, (2, 2))
-    with pytest.raises(ValueError, match=r"^RMSprop parameter group 0: invalid alpha = 1.5; expected a number in \[0, 1\]$"):
+    with pytest.raises(ValueError, match=r"^RMSprop parameter group 0: invalid alpha = 1.5; "
+                                         r"expected a number in \[0, 1\]$"):
         minigan.optim.RMSprop([minigan.randn(2, requires_grad=True)], alpha=1.5)
     with pytest.raises(TypeError, match=r"^DataLoader: seed must be a non-negative int or None, got -1$"):
         DataLoader(np.zeros((4, 2)), batch_size=2, seed=-1)
