@@ -38,7 +38,7 @@ def check_number(where, name, value, low=None, high=None, *, low_open=False, hig
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         kind = "a number or None" if or_none else "a number"
         raise TypeError(f"{where}: {name} must be {kind}, got {type(value).__name__} {value!r:.40}")
-    # Each test is written so that it fails for NaN, which compares False with everything.
+    # NaN compares False with everything, so it fails any bound (and passes when there is none).
     fits = ((low is None or (value > low if low_open else value >= low))
             and (high is None or (value < high if high_open else value <= high)))
     if not fits:
