@@ -26,8 +26,8 @@ Conventions, the same for every objective:
 * Each objective has one name (``LOSSES``); ``get_loss`` ignores case, '-' and '_', so
   "wgan_gp" and "WGAN-GP" both name "wgan-gp", in the Trainer and on the examples' command lines.
 """
-import numbers
 
+from ..checks import check_int, check_number
 from .. import backend
 from .. import functional as F
 from ..optim import Adam, RMSprop
@@ -71,12 +71,8 @@ class GANLoss:
         if clip_value is not None:  # else the class's: None, or WGAN's 0.01
             self.clip_value = _positive(clip_value, "clip_value", who)
         if n_critic is not None:
-            if isinstance(n_critic, bool) or not isinstance(n_critic, numbers.Integral) or n_critic < 1:
-                raise ValueError(f"{who}: n_critic must be a whole number >= 1, got {n_critic!r}")
-            self.n_critic = int(n_critic)
-        label_smoothing = _number(label_smoothing, "label_smoothing", who)
-        if not 0 <= label_smoothing < 1:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+            self.n_critic = check_int(who, "n_critic", n_critic, low=1)
+        label_smoothing = float(check_number(who, "label_smoothing", label_smoothing, 0, 1, high_open=True))
         if label_smoothing and not self.outputs_probability:
             bce = ", ".join(n for n, cls in LOSSES.items() if cls.outputs_probability)
             raise ValueError(f"label_smoothing applies to the BCE-based losses ({bce}), not to {self.name!r}")
@@ -324,13 +320,8 @@ def _logits(x, name, loss):
 
 
 def _number(value, name, who):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{who}: {name} must be a number, got {value!r}")
-    return float(value)
+    return float(check_number(who, name, value))
 
 
 def _positive(value, name, who):
-    value = _number(value, name, who)
-    if not value > 0:
-        raise ValueError(f"{who}: {name} must be > 0, got {value!r}")
-    return value
+    return float(check_number(who, name, value, low=0, low_open=True))

@@ -15,11 +15,11 @@ Both use ``mean`` over the batch. ``D`` is any callable Tensor -> Tensor (a Modu
 A critic penalised per sample should not use batch norm: it mixes samples, so the gradient for
 one sample would depend on the others. Use no normalisation (or layer norm) there.
 """
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..checks import check_number
 from .. import backend
 from .. import functional as F
 from ..autograd import enable_grad, grad
@@ -128,9 +128,7 @@ def _batch(x, name):
 
 
 def _weight(value, name, who):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"{who}: {name} must be a number >= 0, got {value!r}")
-    return float(value)
+    return float(check_number(who, name, value, low=0))
 
 
 def _interpolation_weights(eps, real):

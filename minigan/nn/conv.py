@@ -9,10 +9,10 @@ A discriminator shrinks images with strided Conv2d; a generator grows them with 
 ConvTranspose2d (k=5, s=2, p=2, output_padding=1 doubles the size: 7 -> 14 -> 28).
 """
 
+from ..checks import check_int
 from .. import functional as F
 from ..ops.convolution import pair
 from . import init
-from .linear import _positive_int
 from .module import Module, empty_parameter
 
 
@@ -23,8 +23,8 @@ class _ConvNd(Module):
                  output_padding, weight_shape, device, dtype):
         super().__init__()
         layer = type(self).__name__
-        self.in_channels = _positive_int(in_channels, "in_channels", layer)
-        self.out_channels = _positive_int(out_channels, "out_channels", layer)
+        self.in_channels = check_int(layer, "in_channels", in_channels, low=1)
+        self.out_channels = check_int(layer, "out_channels", out_channels, low=1)
         self.kernel_size = pair(kernel_size, "kernel_size", layer, 1)
         self.stride = pair(stride, "stride", layer, 1)
         self.padding = pair(padding, "padding", layer)

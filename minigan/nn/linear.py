@@ -6,11 +6,6 @@ from . import init
 from .module import Module, empty_parameter
 
 
-def _positive_int(value, name, layer):
-    """Kept for nn/conv.py, until it calls ``check_int(layer, name, value, low=1)`` itself."""
-    return check_int(layer, name, value, low=1)
-
-
 class Linear(Module):
     """y = x @ weight^T + bias, for input (..., in_features) and output (..., out_features).
 
