@@ -19,6 +19,8 @@ mean) and child Modules. Plain attribute assignment registers them::
 ``train()``) walks those dicts, children first-to-last, depth first. Names are dotted paths,
 exactly as in PyTorch: ``fc.weight``, ``main.1.running_mean``.
 """
+import itertools
+import weakref
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
@@ -66,13 +68,43 @@ def empty_parameter(shape, device=None, dtype=None):
 
 
 class RemovableHandle:
-    """What ``register_forward_pre_hook`` returns: ``handle.remove()`` unregisters the hook."""
+    """What ``register_forward_pre_hook`` and ``register_forward_hook`` return:
+    ``handle.remove()`` unregisters the hook (a second ``remove()`` does nothing), and
+    ``with module.register_forward_hook(h):`` keeps it only for the block.
 
-    def __init__(self, hooks, key):
-        self.hooks, self.key = hooks, key
+    Each hook is stored under a key drawn from one counter shared by every handle, never reused:
+    were keys counted per module, removing the newest hook and registering another would hand the
+    new one the old key, and the old handle's ``remove()`` would take away the wrong hook. The
+    handle holds its module's hook dict by weak reference, so a hook that keeps its own handle (to
+    remove itself) makes no reference cycle.
+    """
+
+    _next_id = itertools.count()
+
+    def __init__(self, hooks):
+        self.id = next(RemovableHandle._next_id)
+        self._hooks = weakref.ref(hooks)
 
     def remove(self):
-        self.hooks.pop(self.key, None)
+        hooks = self._hooks()
+        if hooks is not None:  # None: the module itself is gone
+            hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.remove()
+
+
+def _add_hook(hooks, hook, method, signature):
+    """Store ``hook`` in the ordered dict ``hooks`` (so hooks run in registration order) and
+    return its handle."""
+    if not callable(hook):
+        raise TypeError(f"{method} expects a function {signature}, got {type(hook).__name__}")
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
 
 
 #: What ``load_state_dict`` returns: the keys it could not fill, and the keys it did not use.
@@ -106,26 +138,50 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward(self, ...)")
 
     def __call__(self, *args, **kwargs):
+        # The hot path is forward alone: with no hooks, each dict costs one truthiness check.
         if self._forward_pre_hooks:  # usually none; spectral_norm registers one
             for hook in list(self._forward_pre_hooks.values()):  # a copy: a hook may remove itself
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
-        return self.forward(*args, **kwargs)
+        output = self.forward(*args, **kwargs)
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks.values()):
+                result = hook(self, args, output)
+                if result is not None:
+                    output = result
+        return output
 
     def register_forward_pre_hook(self, hook):
         """Run ``hook(module, args)`` before every ``forward`` (spectral_norm uses one to
         recompute the weight); if it returns a value, that replaces the positional arguments.
-        Returns a handle whose ``remove()`` takes the hook away again."""
-        key = max(self._forward_pre_hooks, default=-1) + 1
-        self._forward_pre_hooks[key] = hook
-        return RemovableHandle(self._forward_pre_hooks, key)
+        Hooks run in the order they were registered. Returns a handle whose ``remove()`` takes the
+        hook away again."""
+        return _add_hook(self._forward_pre_hooks, hook, "register_forward_pre_hook",
+                         "hook(module, args)")
+
+    def register_forward_hook(self, hook):
+        """Run ``hook(module, args, output)`` after every ``forward`` (to record activations, or
+        to check them); if it returns a value other than None, that replaces the output, and the
+        next hook sees the replacement. ``args`` are the positional arguments ``forward`` got
+        (after any pre-hooks). Hooks run in the order they were registered, and a hook may remove
+        itself while it runs. Returns a handle whose ``remove()`` takes the hook away again::
+
+            activations = {}
+            handle = model[0].register_forward_hook(
+                lambda module, args, output: activations.update(first=output.detach()))
+            model(x)
+            handle.remove()
+        """
+        return _add_hook(self._forward_hooks, hook, "register_forward_hook",
+                         "hook(module, args, output)")
 
     # --- registration ----------------------------------------------------------------------
 
@@ -171,9 +227,13 @@ class Module:
                 return
         object.__delattr__(self, name)
 
-    def _forget(self, name):
+    def _forget(self, name, keep):
+        """Remove ``name`` from every registry but ``keep`` and from the plain attributes, so a
+        name lives in one place. Left in ``keep``, a replaced entry keeps its position, as in
+        PyTorch: ``model.fc = Linear(...)`` again does not move fc's keys in ``state_dict``."""
         for registry in self._registries(name):
-            registry.pop(name, None)
+            if registry is not keep:
+                registry.pop(name, None)
         self.__dict__.pop(name, None)
 
     def register_parameter(self, name, param):
@@ -183,7 +243,7 @@ class Module:
             raise TypeError(f"parameter {name!r} must be a Parameter or None, got {type(param).__name__}")
         if name not in self._parameters:
             _check_name(self, name, "parameter")
-        self._forget(name)
+        self._forget(name, keep=self._parameters)
         self._parameters[name] = param
 
     def register_buffer(self, name, value):
@@ -195,7 +255,7 @@ class Module:
                             f"{type(value).__name__}")
         if name not in self._buffers:
             _check_name(self, name, "buffer")
-        self._forget(name)
+        self._forget(name, keep=self._buffers)
         self._buffers[name] = value
 
     def add_module(self, name, module):
@@ -205,13 +265,15 @@ class Module:
             raise TypeError(f"child {name!r} must be a Module or None, got {type(module).__name__}")
         if name not in self._modules:
             _check_name(self, name, "module")
-        self._forget(name)
+        self._forget(name, keep=self._modules)
         self._modules[name] = module
 
     # --- walking the tree --------------------------------------------------------------------
 
     def named_modules(self, prefix=""):
-        """(dotted name, module) for this module ("") and every descendant, each once, depth first."""
+        """(dotted name, module) for this module (named ``prefix``, "" by default) and every
+        descendant, depth first, each parent before its children, as PyTorch lists them. A module
+        shared by two parents is listed once, under the first name met."""
         seen, stack = set(), [(prefix, self)]
         while stack:
             name, module = stack.pop()
@@ -268,7 +330,9 @@ class Module:
         return sum(p.size for p in self.parameters())
 
     def apply(self, fn):
-        """Call ``fn(m)`` on every descendant and then on this module (as PyTorch does); returns self."""
+        """Call ``fn(m)`` on every descendant and then on this module, children first, as
+        PyTorch does (``model.apply(init_fn)``); returns self. Unlike ``modules()``, a module
+        shared by two parents is visited once per parent, as in PyTorch."""
         for module in self.children():
             module.apply(fn)
         fn(self)
