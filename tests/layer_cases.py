@@ -96,6 +96,13 @@ def reseeded(layer, x):
     return layer(x)
 
 
+def in_turn(layers, x):
+    """The forward a user writes around a ModuleList (which has none of its own)."""
+    for layer in layers:
+        x = layer(x)
+    return x
+
+
 LAYER_CASES = [
     LayerCase("Linear", lambda: nn.Linear(4, 3), randn(2, 4)),
     LayerCase("Linear_no_bias_3d_input", lambda: nn.Linear(4, 3, bias=False), randn(2, 5, 4)),
@@ -125,6 +132,12 @@ LAYER_CASES = [
     LayerCase("BatchNorm2d_batch_statistics_only",
               lambda: nn.BatchNorm2d(2, affine=False, track_running_stats=False), randn(3, 2, 2, 2)),
     LayerCase("Sequential", lambda: nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 2)), randn(3, 4)),
+    # ModuleList and ModuleDict have no forward: ``call`` is the forward a user writes around
+    # them, so the gradient flows through every Module the container holds.
+    LayerCase("ModuleList", lambda: nn.ModuleList([nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 2)]), randn(3, 4),
+              call=in_turn),
+    LayerCase("ModuleDict", lambda: nn.ModuleDict({"body": nn.Linear(4, 5), "act": nn.Tanh(), "head": nn.Linear(5, 2)}),
+              randn(3, 4), call=lambda heads, x: heads["head"](heads["act"](heads["body"](x)))),
     # Spectral normalisation in eval mode, where u and v stay fixed and weight = W / (uᵀ W v) is
     # one function of W. (In training mode every call moves u and v; test_spectral_norm.py checks
     # that case at convergence.) dim=1 for ConvTranspose2d, whose weight is (in, out, kh, kw).

@@ -8,11 +8,12 @@
 
 Names, argument orders, parameter shapes and default initialisations follow PyTorch, so what
 you learn here carries over. ``nn.init`` holds the initialisers (``dcgan_init_`` among them);
-``nn.utils`` gradient clipping and ``spectral_norm``.
+``nn.utils`` gradient clipping and ``spectral_norm``. ``ModuleList`` and ``ModuleDict`` hold
+layers that your own forward uses.
 """
 from . import init, utils
 from .activation import LeakyReLU, ReLU, Sigmoid, Tanh
-from .containers import Sequential
+from .containers import ModuleDict, ModuleList, Sequential
 from .conv import Conv2d, ConvTranspose2d
 from .dropout import Dropout
 from .linear import Embedding, Linear
@@ -21,7 +22,7 @@ from .normalization import BatchNorm1d, BatchNorm2d
 from .shape import Flatten, Reshape, Unflatten
 
 __all__ = [
-    "Module", "Parameter", "IncompatibleKeys", "Sequential",
+    "Module", "Parameter", "IncompatibleKeys", "Sequential", "ModuleList", "ModuleDict",
     "Linear", "Conv2d", "ConvTranspose2d", "Embedding",
     "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
     "Flatten", "Unflatten", "Reshape", "Dropout", "BatchNorm1d", "BatchNorm2d",
