@@ -103,6 +103,23 @@ def in_turn(layers, x):
     return x
 
 
+def logits_and_soft_targets(rng):
+    """Logits ~ 3 N(0, 1) and targets in [0, 1], both differentiated (soft labels can be learned)."""
+    return (Tensor(3 * rng.standard_normal((3, 4)), requires_grad=True),
+            Tensor(rng.uniform(0, 1, (3, 4)), requires_grad=True))
+
+
+def probabilities_and_soft_targets(rng):
+    """Probabilities in [0.05, 0.95], away from the clamped log(0), and targets in [0, 1]."""
+    return (Tensor(rng.uniform(0.05, 0.95, (3, 4)), requires_grad=True),
+            Tensor(rng.uniform(0, 1, (3, 4)), requires_grad=True))
+
+
+def logits_and_classes(rng):
+    """Logits (N, C) = (3, 4) and integer class indices (not differentiated)."""
+    return (Tensor(rng.standard_normal((3, 4)), requires_grad=True), rng.integers(0, 4, 3))
+
+
 LAYER_CASES = [
     LayerCase("Linear", lambda: nn.Linear(4, 3), randn(2, 4)),
     LayerCase("Linear_no_bias_3d_input", lambda: nn.Linear(4, 3, bias=False), randn(2, 5, 4)),
@@ -160,3 +177,18 @@ LAYER_CASES = [
                                     num_classes=3, embed_dim=784, label_as_channel=True),
               with_labels((2, 1, 28, 28), 3)),
 ]
+
+# The loss modules, with each reduction ('none' checks a random upstream gradient per element).
+for _reduction in ("mean", "sum", "none"):
+    LAYER_CASES += [
+        LayerCase(f"BCEWithLogitsLoss_{_reduction}", lambda r=_reduction: nn.BCEWithLogitsLoss(reduction=r),
+                  logits_and_soft_targets),
+        LayerCase(f"BCELoss_{_reduction}", lambda r=_reduction: nn.BCELoss(reduction=r),
+                  probabilities_and_soft_targets),
+        LayerCase(f"MSELoss_{_reduction}", lambda r=_reduction: nn.MSELoss(reduction=r), lambda rng: (
+            Tensor(rng.standard_normal((3, 4)), requires_grad=True),
+            Tensor(rng.standard_normal((3, 4)), requires_grad=True))),
+        LayerCase(f"CrossEntropyLoss_{_reduction}", lambda r=_reduction: nn.CrossEntropyLoss(reduction=r),
+                  logits_and_classes),
+    ]
+del _reduction
