@@ -16,6 +16,10 @@ The functions are of three kinds:
   cross_entropy, dropout, batch_norm, embedding, and pow with a tensor exponent.
 
 The end of this file binds Tensor's operators and methods (``x * w``, ``x.sum()``) to them.
+
+Ops that take an axis accept PyTorch's spelling too: ``dim`` for ``axis`` and ``keepdim`` for
+``keepdims`` (``F.softmax(x, dim=1)``, ``x.sum(dim=0, keepdim=True)``); passing both spellings of
+one argument is an error.
 """
 from .ops.nonlinear import leaky_relu, log_sigmoid, log_softmax, relu, sigmoid, softmax, softplus, tanh
 from .ops.arithmetic import add, div, mul, neg, pow, sub
@@ -73,6 +77,7 @@ Tensor.sum, Tensor.mean, Tensor.var, Tensor.max, Tensor.min = sum, mean, var, ma
 Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs = exp, log, sqrt, abs
 Tensor.clip = Tensor.clamp = clip
 Tensor.relu, Tensor.sigmoid, Tensor.tanh = relu, sigmoid, tanh
+Tensor.softmax, Tensor.log_softmax = softmax, log_softmax
 Tensor.flatten, Tensor.squeeze, Tensor.unsqueeze, Tensor.broadcast_to = flatten, squeeze, unsqueeze, broadcast_to
 Tensor.reshape = Tensor.view = lambda self, *shape: reshape(self, _shape_args(shape))
 Tensor.transpose = lambda self, *axes: transpose(self, _shape_args(axes) or None)

@@ -19,7 +19,9 @@ The end of this file turns op arguments (numbers, lists, arrays) into Tensors wi
 anyone's dtype: NumPy promotes ``float32 * float64-array`` and ``float32 * int64-array`` to
 float64, which is how DeZero's GAN silently trains in float64. Here a Python number or an
 integer/bool array takes the dtype of the float Tensor it meets, and two different float dtypes
-are refused by ``Function.__call__`` with a message saying how to convert.
+are refused by ``Function.__call__`` with a message saying how to convert. Last, ``pytorch_alias``
+lets the ops take PyTorch's argument names beside NumPy's (``dim`` for ``axis``, ``keepdim`` for
+``keepdims``).
 """
 import numpy as np
 
@@ -336,3 +338,34 @@ def binary_operands(a, b):
     if a.dtype.kind != "f" and b.dtype.kind == "f":
         a = as_tensor(a, like=b)
     return a, b
+
+
+# --- PyTorch's names for NumPy's arguments (dim for axis, keepdim for keepdims) -----------------
+
+class default:
+    """The default of an op argument that PyTorch spells differently, e.g. ``keepdims=default(False)``.
+
+    It lets ``pytorch_alias`` tell "not passed" from "passed, with the default's value", so that
+    ``softmax(x, axis=-1, dim=0)`` is an error rather than a silent choice; ``help()`` shows the
+    plain value: ``softmax(x, axis=-1, *, dim=None)``.
+    """
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self):
+        return repr(self.value)
+
+
+def pytorch_alias(op, name, value, alias, alias_value):
+    """The value of argument ``name`` (NumPy's spelling), given as ``name`` or as ``alias``
+    (PyTorch's): ``sum(x, axis=1)`` and ``sum(x, dim=1)`` mean the same. Passing both is a
+    TypeError naming both; None, or a ``default(...)`` left in place, counts as not passed.
+    """
+    if alias_value is None:
+        return value.value if type(value) is default else value
+    if value is not None and type(value) is not default:
+        raise TypeError(f"{op}() got both {name}={value!r} and {alias}={alias_value!r}; {alias} is "
+                        f"PyTorch's name for {name}, so pass only one of them")
+    return alias_value

@@ -7,7 +7,7 @@ checks keep inputs away from 0, where a finite difference straddling the kink wo
 """
 from .. import backend
 from ..autograd import Function
-from ..tensor import Tensor, as_float_tensor, as_tensor
+from ..tensor import Tensor, as_float_tensor, as_tensor, default, pytorch_alias
 from .elementwise import exp, log
 from .reduction import sum
 
@@ -131,23 +131,24 @@ def log_sigmoid(x):
     return -softplus(-as_float_tensor(x))
 
 
-def log_softmax(x, axis=-1):
-    """The log of softmax along ``axis``.
+def log_softmax(x, axis=default(-1), *, dim=None):
+    """The log of softmax along ``axis`` (``dim`` is PyTorch's name for it; pass one).
 
     y = x - m - log(sum(exp(x - m))), with m = max(x) so that exp never overflows (m is a
     constant: the result does not depend on it);  backward: through the ops it is made of,
     gx = gy - softmax(x) * sum(gy).
     """
+    axis = pytorch_alias("log_softmax", "axis", axis, "dim", dim)
     x = as_float_tensor(x)
     m = Tensor(x.data.max(axis=axis, keepdims=True))
     shifted = x - m
     return shifted - log(sum(exp(shifted), axis=axis, keepdims=True))
 
 
-def softmax(x, axis=-1):
-    """Probabilities that sum to 1 along ``axis``.
+def softmax(x, axis=default(-1), *, dim=None):
+    """Probabilities that sum to 1 along ``axis`` (``dim`` is PyTorch's name for it; pass one).
 
     y_i = exp(x_i) / sum_j exp(x_j), computed as exp(log_softmax(x));  backward: through those
     ops, gx = y * (gy - sum(gy * y)).
     """
-    return exp(log_softmax(x, axis))
+    return exp(log_softmax(x, pytorch_alias("softmax", "axis", axis, "dim", dim)))

@@ -1,13 +1,22 @@
 """Reductions: sum, mean, var, max, min over all axes or some, with ``keepdims``.
 
+Each takes NumPy's argument names, ``axis`` and ``keepdims``, or PyTorch's, ``dim`` and
+``keepdim``: ``x.sum(axis=1)`` is ``x.sum(dim=1)`` (one name of each pair, not both).
+
 Every reduction's backward first puts back the reduced axes (as length-1 axes) and then
 broadcasts the gradient over them: each input element contributed to one output element.
 """
 import builtins
 
 from ..autograd import Function
-from ..tensor import as_float_tensor, as_tensor
+from ..tensor import as_float_tensor, as_tensor, default, pytorch_alias
 from .shaping import broadcast_to, reshape
+
+
+def _torch_names(op, axis, keepdims, dim, keepdim):
+    """``axis`` and ``keepdims``, each given under NumPy's name or PyTorch's (dim, keepdim)."""
+    return (pytorch_alias(op, "axis", axis, "dim", dim),
+            pytorch_alias(op, "keepdims", keepdims, "keepdim", keepdim))
 
 
 def _normalize_axis(axis, ndim, op):
@@ -50,11 +59,13 @@ class SumOp(Function):
         return _spread(gy, x.shape, self.axes)
 
 
-def sum(x, axis=None, keepdims=False):
-    """The sum over ``axis`` (an int, a tuple, or None for all axes).
+def sum(x, axis=None, keepdims=default(False), *, dim=None, keepdim=None):
+    """The sum over ``axis`` (an int, a tuple, or None for all axes); ``dim`` and ``keepdim``
+    are PyTorch's names for ``axis`` and ``keepdims``.
 
     y = sum of x over the axes;  backward: gx = broadcast_to(gy with the axes kept, x.shape)
     """
+    axis, keepdims = _torch_names("sum", axis, keepdims, dim, keepdim)
     x = as_tensor(x)
     return SumOp(_normalize_axis(axis, x.ndim, "sum"), keepdims)(x)
 
@@ -73,11 +84,12 @@ class MeanOp(Function):
         return _spread(gy * (1.0 / self.count), self.inputs[0].shape, self.axes)
 
 
-def mean(x, axis=None, keepdims=False):
-    """The mean over ``axis``: the sum divided by the number of elements reduced, n.
+def mean(x, axis=None, keepdims=default(False), *, dim=None, keepdim=None):
+    """The mean over ``axis`` (or ``dim``): the sum divided by the number of elements reduced, n.
 
     y = sum of x over the axes / n;  backward: gx = broadcast_to(gy / n with the axes kept, x.shape)
     """
+    axis, keepdims = _torch_names("mean", axis, keepdims, dim, keepdim)
     x = as_float_tensor(x)
     axes = _normalize_axis(axis, x.ndim, "mean")
     count = 1
@@ -108,12 +120,14 @@ class MaxOp(Function):
         return _spread(gy, x.shape, self.axes) * self.share
 
 
-def max(x, axis=None, keepdims=False):
-    """The largest value over ``axis`` (the values only, no indices).
+def max(x, axis=None, keepdims=default(False), *, dim=None, keepdim=None):
+    """The largest value over ``axis`` (or ``dim``): the values only, no indices. PyTorch's
+    ``x.max(dim=1)`` returns (values, indices); this is PyTorch's ``amax``.
 
     y = max of x over the axes;  backward: gx = gy * [x == y] / (number of ties): the gradient
-    flows to the element(s) that were the maximum, shared evenly on ties (PyTorch's ``amax``).
+    flows to the element(s) that were the maximum, shared evenly on ties (as ``amax`` does).
     """
+    axis, keepdims = _torch_names("max", axis, keepdims, dim, keepdim)
     x = as_tensor(x)
     if x.size == 0:
         raise ValueError(f"max of an empty tensor (shape {x.shape})")
@@ -126,25 +140,28 @@ class MinOp(MaxOp):
     reduce = "min"
 
 
-def min(x, axis=None, keepdims=False):
-    """The smallest value over ``axis`` (the values only, no indices).
+def min(x, axis=None, keepdims=default(False), *, dim=None, keepdim=None):
+    """The smallest value over ``axis`` (or ``dim``): the values only, no indices (PyTorch's
+    ``amin``; its ``x.min(dim=1)`` returns (values, indices)).
 
     y = min of x over the axes;  backward: gx = gy * [x == y] / (number of ties)
     """
+    axis, keepdims = _torch_names("min", axis, keepdims, dim, keepdim)
     x = as_tensor(x)
     if x.size == 0:
         raise ValueError(f"min of an empty tensor (shape {x.shape})")
     return MinOp(_normalize_axis(axis, x.ndim, "min"), keepdims)(x)
 
 
-def var(x, axis=None, keepdims=False, ddof=0):
-    """The variance over ``axis``: the mean of (x - mean)^2, divided by (n - ddof) instead of n.
-    ``ddof=0`` (NumPy's default, and what batch norm uses) is the biased estimate; PyTorch's
-    ``torch.var`` defaults to the unbiased ``ddof=1``.
+def var(x, axis=None, keepdims=default(False), ddof=0, *, dim=None, keepdim=None):
+    """The variance over ``axis`` (or ``dim``): the mean of (x - mean)^2, divided by (n - ddof)
+    instead of n. ``ddof=0`` (NumPy's default, and what batch norm uses) is the biased estimate;
+    PyTorch's ``torch.var`` defaults to the unbiased ``ddof=1`` (its ``correction=1``).
 
     y = sum((x - mean(x))^2) / (n - ddof);  backward: through the ops it is made of (mean, sub,
     mul, sum), so it is exact to any order.
     """
+    axis, keepdims = _torch_names("var", axis, keepdims, dim, keepdim)
     x = as_tensor(x)
     axes = _normalize_axis(axis, x.ndim, "var")
     count = 1

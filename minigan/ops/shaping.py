@@ -3,9 +3,11 @@
 Their backward rules only move the gradient back to where each value came from, so each op's
 backward is another op of this file (reshape <-> reshape, broadcast_to <-> sum_to, ...).
 """
+import operator
+
 from ..autograd import Function
 from .. import backend
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor, as_tensor, default, pytorch_alias
 
 
 class ReshapeOp(Function):
@@ -211,11 +213,13 @@ class ConcatenateOp(Function):
         return tuple(grads)
 
 
-def concatenate(xs, axis=0):
-    """Tensors joined along an existing axis (``cat`` is the same function).
+def concatenate(xs, axis=default(0), *, dim=None):
+    """Tensors joined along an existing axis (``cat`` is the same function; ``dim`` is PyTorch's
+    name for ``axis``, pass one).
 
     y = [x1, x2, ...] joined along ``axis``;  backward: gx_i = gy sliced back to x_i's part
     """
+    axis = pytorch_alias("concatenate", "axis", axis, "dim", dim)
     xs = _same_float_dtype(xs)
     if not xs:
         raise ValueError("concatenate needs at least one tensor")
@@ -288,26 +292,44 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
 
 
-def squeeze(x, axis=None):
-    """x without its axes of length 1 (all of them, or only ``axis``).
+def squeeze(x, axis=None, *, dim=None):
+    """x without its axes of length 1 (all of them, or only ``axis``, an int or a tuple; ``dim``
+    is PyTorch's name for it). A chosen axis whose length is not 1 stays, as in PyTorch.
 
     y = reshape(x, shape without those axes);  backward: that of reshape.
     """
+    axis = pytorch_alias("squeeze", "axis", axis, "dim", dim)
     x = as_tensor(x)
     if axis is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
-    axes = {a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)}
+    axes = {_check_axis(a, x.ndim, "squeeze") for a in (axis if isinstance(axis, (tuple, list)) else (axis,))}
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes or n != 1))
 
 
-def unsqueeze(x, axis):
-    """x with a new axis of length 1 at position ``axis``.
+def unsqueeze(x, axis=None, *, dim=None):
+    """x with a new axis of length 1 at position ``axis`` (``dim`` is PyTorch's name for it; pass
+    one of the two).
 
     y = reshape(x, shape with the new axis);  backward: that of reshape.
     """
+    axis = pytorch_alias("unsqueeze", "axis", axis, "dim", dim)
+    if axis is None:
+        raise TypeError("unsqueeze() needs the position of the new axis: axis=... (or dim=...)")
     x = as_tensor(x)
-    axis = axis % (x.ndim + 1)
+    axis = _check_axis(axis, x.ndim + 1, "unsqueeze")  # the result has one more axis
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+
+
+def _check_axis(axis, ndim, op):
+    """``axis`` as a non-negative axis of a tensor with ``ndim`` axes (negative ones count from
+    the end); one out of range is an error rather than a silent wrap-around."""
+    try:
+        axis = operator.index(axis)  # Python and NumPy ints
+    except TypeError:
+        raise TypeError(f"{op}: axis (dim) must be an int, got {type(axis).__name__} {axis!r:.40}") from None
+    if not -ndim <= axis < ndim:
+        raise IndexError(f"{op}: axis (dim) {axis} is out of range; expected {-ndim} <= axis < {ndim}")
+    return axis % ndim
 
 
 def _same_float_dtype(xs):
@@ -320,11 +342,13 @@ def _same_float_dtype(xs):
 cat = concatenate
 
 
-def stack(xs, axis=0):
-    """Tensors of one shape joined along a new axis.
+def stack(xs, axis=default(0), *, dim=None):
+    """Tensors of one shape joined along a new axis (``dim`` is PyTorch's name for ``axis``; pass
+    one).
 
     y = concatenate([unsqueeze(x_i, axis) ...], axis);  backward: through those ops.
     """
+    axis = pytorch_alias("stack", "axis", axis, "dim", dim)
     xs = _same_float_dtype(xs)
     if not xs:
         raise ValueError("stack needs at least one tensor")
