@@ -23,6 +23,8 @@ are refused by ``Function.__call__`` with a message saying how to convert. Last,
 lets the ops take PyTorch's argument names beside NumPy's (``dim`` for ``axis``, ``keepdim`` for
 ``keepdims``).
 """
+import operator
+
 import numpy as np
 
 from . import backend
@@ -125,7 +127,9 @@ class Tensor:
 
     @property
     def size(self):
-        return self._data.size
+        """The number of elements, an int as in NumPy; also callable as PyTorch's method:
+        ``x.size()`` is the shape and ``x.size(d)`` the length of dimension d (see ``Size``)."""
+        return Size(self._data.size, self._data.shape)
 
     @property
     def dtype(self):
@@ -215,6 +219,42 @@ class Tensor:
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+class Size(int):
+    """What ``x.size`` gives: NumPy's element count, that PyTorch code can also call.
+
+    NumPy's ``a.size`` is a number and PyTorch's ``t.size()`` a method; code of both kinds reads
+    tensors, so this is an int (``x.size == 12``, ``x.size * 2``, ``range(x.size)`` and
+    ``f"{x.size}"`` behave as for any int; arithmetic gives plain ints) with a ``__call__``:
+
+    * ``x.size()``  -- the shape, a tuple (PyTorch returns ``torch.Size``, a tuple too);
+    * ``x.size(d)`` -- the length of dimension ``d``, counted from the end when negative.
+    """
+
+    def __new__(cls, count, shape):
+        size = super().__new__(cls, count)
+        size.shape = tuple(shape)  # int subclasses cannot have __slots__; the __dict__ holds it
+        return size
+
+    def __call__(self, dim=None):
+        if dim is None:
+            return self.shape
+        try:
+            d = operator.index(dim)  # Python and NumPy ints; 1.0 is refused
+        except TypeError:
+            raise TypeError(f"size(dim): dim must be an int, got {type(dim).__name__} {dim!r:.40}") from None
+        ndim = len(self.shape)
+        if not -ndim <= d < ndim:
+            expected = (f"expected -{ndim} <= dim < {ndim}" if ndim else
+                        "a 0-d tensor has no dimensions; size() gives its shape ()")
+            raise IndexError(f"size({dim}): dimension {dim} is out of range for a tensor with "
+                             f"ndim {ndim} (shape {self.shape}); {expected}")
+        return self.shape[d]
+
+    def __reduce__(self):
+        # pickle and copy see the number only (the shape belongs to the tensor, not to the count)
+        return int, (int(self),)
 
 
 # --- factories ---------------------------------------------------------------------------------

@@ -136,3 +136,49 @@ def test_squeeze_keeps_an_axis_whose_length_is_not_one():
     assert x.squeeze(dim=0).shape == (2, 1, 3)
     assert x.squeeze(dim=1).shape == (2, 3)
     assert x.squeeze(dim=(0, 1)).shape == (2, 3)
+
+
+# --- item 2: x.size, x.size(), x.size(d) --------------------------------------------------------
+
+def test_size_is_still_numpys_element_count():
+    x = _x(3, 4)
+    assert x.size == 12
+    assert isinstance(x.size, int)
+    assert x.size * 2 == 24 and type(x.size * 2) is int
+    assert len(range(x.size)) == 12
+    assert f"{x.size}" == "12" and repr(x.size) == "12" and str(x.size) == "12"
+    assert np.empty(x.size).shape == (12,)
+    assert sum(t.size for t in (x, _x(5))) == 17
+    assert minigan.tensor(2.0).size == 1
+
+
+def test_size_called_gives_the_shape_or_one_dimension():
+    x = _x(3, 4, 5)
+    assert x.size() == (3, 4, 5)
+    assert isinstance(x.size(), tuple)
+    assert x.size() == x.shape
+    assert [x.size(0), x.size(1), x.size(2)] == [3, 4, 5]
+    assert [x.size(-1), x.size(-3)] == [5, 3]
+    assert x.size(np.int64(1)) == 4
+    assert x.size(dim=1) == 4
+    assert minigan.tensor(2.0).size() == ()
+
+
+@pytest.mark.parametrize("dim", [3, -4, 10])
+def test_size_of_a_missing_dimension_names_ndim(dim):
+    with pytest.raises(IndexError, match=rf"size\({dim}\): dimension {dim} is out of range for a tensor "
+                                         r"with ndim 3 \(shape \(3, 4, 5\)\); expected -3 <= dim < 3"):
+        _x(3, 4, 5).size(dim)
+
+
+def test_size_of_a_0d_tensor_has_no_dimensions_and_dim_must_be_an_int():
+    with pytest.raises(IndexError, match=r"ndim 0 .* a 0-d tensor has no dimensions"):
+        minigan.tensor(2.0).size(0)
+    with pytest.raises(TypeError, match=r"size\(dim\): dim must be an int, got float 1.0"):
+        _x(3, 4).size(1.0)
+
+
+def test_size_copies_and_pickles_as_a_plain_int():
+    size = _x(3, 4).size
+    for copied in (copy.copy(size), copy.deepcopy(size), pickle.loads(pickle.dumps(size))):
+        assert copied == 12 and type(copied) is int
