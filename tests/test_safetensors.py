@@ -113,7 +113,8 @@ def test_save_is_atomic_and_checks_everything_before_writing(tmp_path):
 def test_save_errors_name_what_was_expected(tmp_path):
     path = tmp_path / "x.safetensors"
     G = models.mlp_generator(z_dim=4, hidden=(8,))
-    with pytest.raises(TypeError, match=r"expects a dict of name -> array or Tensor, got Generator; pass its .state_dict\(\)"):
+    with pytest.raises(TypeError, match=r"expects a dict of name -> array or Tensor, got Generator; "
+                                        r"pass its .state_dict\(\)"):
         minigan.save_safetensors(G, path)
     with pytest.raises(TypeError, match=r"names must be strings, got int 0"):
         minigan.save_safetensors({0: np.ones(1)}, path)
@@ -193,7 +194,8 @@ def f32(shape, begin, end):
     ({"a": f32([1], 4, 8)}, b"\0" * 8, None, r"bytes \[0, 4\] of the data belong to no tensor"),
     ({"a": f32([1], 0, 4)}, b"\0" * 8, None, r"cover 4 bytes but the file holds 8 after the header \(extra bytes\)"),
     ({"a": f32([4], 0, 16)}, b"\0" * 8, None, r"cover 16 bytes but the file holds 8 after the header \(truncated\)"),
-    ({"a": {"dtype": "BOOL", "shape": [2], "data_offsets": [0, 2]}}, b"\x01\x02", None, r"BOOL but holds bytes other than 0 and 1"),
+    ({"a": {"dtype": "BOOL", "shape": [2], "data_offsets": [0, 2]}}, b"\x01\x02", None,
+     r"BOOL but holds bytes other than 0 and 1"),
 ])
 def test_damaged_or_hostile_files_are_refused_clearly(tmp_path, header, data, length, message):
     path = write_raw(tmp_path / "bad.safetensors", header, data, length)
