@@ -38,6 +38,23 @@ def _is_float(dtype):
 
 
 class Tensor:
+    """An array that remembers how it was made (the attributes are listed at the top of this file).
+
+    Where Tensor differs from NumPy and PyTorch:
+
+    * ``x.size`` is NumPy's element count, an int (``x.size == 12``, ``range(x.size)``), that can
+      also be called as PyTorch's method: ``x.size()`` is the shape (a plain tuple, where PyTorch
+      gives a ``torch.Size``) and ``x.size(1)`` the length of dimension 1 (see ``Size``).
+    * In-place arithmetic (``x += y``, ``W -= lr * W.grad``) follows PyTorch where no graph has to
+      record it: under ``no_grad()``, or when neither operand requires grad, the values are
+      written into x's own array and x stays the same tensor (a leaf that requires grad stays
+      one). With grad mode on, a leaf that requires grad refuses, as in PyTorch; otherwise
+      ``x += y`` gives a new tensor, exactly as ``x = x + y`` does, where PyTorch would change x
+      in place and record that in the graph. The rules are in ``functional.py``, where they are
+      bound; ``zero_()`` and ``fill_()`` follow them too.
+    * Ops take NumPy's ``axis=``/``keepdims=`` or PyTorch's ``dim=``/``keepdim=``; ``x.max(dim=1)``
+      gives the values only (PyTorch's ``amax``), not PyTorch's (values, indices).
+    """
     __slots__ = ("_data", "_version", "grad", "creator", "name", "_requires_grad", "_retain_grad",
                  "__weakref__")
     # Make ``ndarray + Tensor`` call Tensor.__radd__ instead of NumPy broadcasting over a Tensor.
@@ -94,9 +111,20 @@ class Tensor:
                 f"only floating-point tensors can require gradients, got dtype {self.data.dtype}; "
                 "convert first, e.g. minigan.tensor(data, dtype='float32', requires_grad=True)")
         if not flag and self.creator is not None:
-            raise RuntimeError("cannot turn off requires_grad on a tensor computed by an op; "
-                               "use .detach() to get a copy outside the graph")
+            raise RuntimeError("you can only change requires_grad flags of leaf variables: this "
+                               f"tensor was computed by {type(self.creator).__name__}, so it cannot "
+                               "stop requiring grad; use .detach() to get a copy outside the graph")
         self._requires_grad = bool(flag)
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place and return ``self``, so that it chains as in PyTorch:
+        ``w = minigan.randn(3, 4).requires_grad_()``. Only float tensors can require grad, and a
+        tensor computed by an op cannot stop requiring it (``.detach()`` gives one that does not).
+        """
+        if not isinstance(requires_grad, bool):
+            raise TypeError(f"requires_grad_() takes True or False, got {requires_grad!r:.40}")
+        self.requires_grad = requires_grad
+        return self
 
     @property
     def is_leaf(self):

@@ -182,3 +182,219 @@ def test_size_copies_and_pickles_as_a_plain_int():
     size = _x(3, 4).size
     for copied in (copy.copy(size), copy.deepcopy(size), pickle.loads(pickle.dumps(size))):
         assert copied == 12 and type(copied) is int
+
+
+# --- item 3: in-place arithmetic ----------------------------------------------------------------
+
+def _loss(W, x):
+    return ((x @ W).tanh() ** 2).sum()
+
+
+def test_sgd_step_under_no_grad_keeps_W_a_leaf_that_requires_grad():
+    """The issue's example: ``W -= lr * W.grad`` under no_grad, then another backward."""
+    x = _x(4, 3)
+    W = _x(3, 2, requires_grad=True)
+    before, version, same_W = W.numpy().copy(), W._version, W
+    _loss(W, x).backward()
+    g, lr = W.grad.numpy().copy(), 0.1
+    with minigan.no_grad():
+        W -= lr * W.grad
+    assert W is same_W                       # the same tensor, changed in place
+    assert W.requires_grad and W.is_leaf and W.creator is None
+    assert W.dtype == np.float32
+    assert W._version == version + 1
+    np.testing.assert_allclose(W.numpy(), before - lr * g, rtol=1e-6)
+    # the next step works, and gives what a fresh tensor with these values gives
+    W.grad = None
+    _loss(W, x).backward()
+    fresh = minigan.tensor(W.numpy(), requires_grad=True)
+    _loss(fresh, x).backward()
+    _same(W.grad, fresh.grad)
+
+
+def test_an_update_loop_over_a_models_parameters_keeps_them():
+    model = minigan.nn.Linear(3, 2)
+    params = list(model.parameters())
+    F.mse_loss(model(_x(5, 3)), _x(5, 2)).backward()
+    with minigan.no_grad():
+        for p in model.parameters():
+            p -= 0.01 * p.grad
+            p *= 0.5
+    assert [id(p) for p in model.parameters()] == [id(p) for p in params]
+    assert all(isinstance(p, minigan.nn.Parameter) and p.requires_grad and p.is_leaf for p in params)
+
+
+@pytest.mark.parametrize("update, symbol", [
+    (lambda W: W.__iadd__(1.0), r"\+="), (lambda W: W.__isub__(1.0), "-="), (lambda W: W.__imul__(2.0), r"\*="),
+    (lambda W: W.__itruediv__(2.0), "/="), (lambda W: W.__ipow__(2), r"\*\*="),
+])
+def test_a_leaf_that_requires_grad_refuses_in_place_arithmetic_with_grad_on(update, symbol):
+    W = _x(3, requires_grad=True)
+    before = W.numpy().copy()
+    with pytest.raises(RuntimeError, match=rf"a leaf Variable that requires grad is being used in an "
+                                           rf"in-place operation \(x {symbol} y\).*minigan.no_grad\(\)"):
+        update(W)
+    np.testing.assert_array_equal(W.numpy(), before)
+    assert W._version == 0
+
+
+@pytest.mark.parametrize("update, expected", [
+    (lambda x: x.__iadd__(1.5), [2.5, 3.5]), (lambda x: x.__isub__(1.5), [-0.5, 0.5]),
+    (lambda x: x.__imul__(3), [3.0, 6.0]), (lambda x: x.__itruediv__(2), [0.5, 1.0]),
+    (lambda x: x.__ipow__(2), [1.0, 4.0]),
+])
+def test_in_place_without_requires_grad_writes_into_the_tensor(update, expected):
+    x = minigan.tensor([1.0, 2.0])
+    alias = x
+    array = x.data
+    assert update(x) is x
+    assert alias.tolist() == expected                # every reference sees the change
+    assert x.data is array and x.dtype == np.float32  # the same array, float32 kept
+    assert x._version == 1
+
+
+def test_in_place_broadcasts_the_other_operand_but_never_grows_the_tensor():
+    x = minigan.zeros(2, 3)
+    x += minigan.tensor([1.0, 2.0, 3.0])
+    assert x.tolist() == [[1, 2, 3], [1, 2, 3]]
+    small = minigan.zeros(3)
+    with pytest.raises(ValueError, match=r"x \+= y: the result has shape \(2, 3\) but the tensor changed in "
+                                         r"place has shape \(3,\).*x = x \+ y"):
+        small += minigan.ones(2, 3)
+    assert small.tolist() == [0, 0, 0] and small._version == 0
+
+
+def test_in_place_keeps_the_dtype_and_refuses_what_it_cannot_hold():
+    counts = minigan.tensor([1, 2, 3])
+    counts += 2
+    assert counts.dtype == np.int64 and counts.tolist() == [3, 4, 5]
+    halves = minigan.zeros(2)
+    halves += np.array([1, 2])  # an integer array takes the float tensor's dtype
+    assert halves.dtype == np.float32
+    with pytest.raises(TypeError, match=r"x \+= y: the result has dtype float32, which cannot be stored in "
+                                        r"place in a tensor of dtype int64"):
+        counts += 1.5
+    with pytest.raises(TypeError, match=r"float32 and float64"):  # no silent float64 either
+        halves += minigan.zeros(2, dtype=np.float64)
+    assert counts.tolist() == [3, 4, 5]
+
+
+def test_in_place_on_a_read_only_view_is_refused():
+    view = F.broadcast_to(minigan.ones(3), (2, 3))
+    with pytest.raises(RuntimeError, match=r"x \+= y: this tensor's array is a read-only view"):
+        view += 1
+
+
+def test_in_place_with_grad_on_and_a_graph_gives_a_new_tensor_as_x_eq_x_plus_y():
+    """A non-leaf (or an operand that requires grad): minigan's documented difference from
+    PyTorch, the result is new and recorded, exactly what ``y = y + 1`` gives."""
+    W = _x(3, requires_grad=True)
+    y = W * 2
+    old = y
+    y += 1
+    assert y is not old and y.creator is not None
+    np.testing.assert_allclose(y.numpy(), old.numpy() + 1)
+    assert old._version == 0
+    y *= y
+    y.sum().backward()
+    np.testing.assert_allclose(W.grad.numpy(), 2 * (2 * W.numpy() + 1) * 2, rtol=1e-6)
+    # a plain tensor meeting one that requires grad: a new tensor in the graph as well
+    z = minigan.zeros(3)
+    plain = z
+    z += W
+    assert z is not plain and z.requires_grad and plain.tolist() == [0, 0, 0]
+
+
+def test_in_place_under_no_grad_on_a_non_leaf_writes_into_it():
+    W = _x(3, requires_grad=True)
+    y = W * 2
+    creator = y.creator
+    with minigan.no_grad():
+        same = y
+        y += 1
+    assert y is same and y.creator is creator and y._version == 1
+    np.testing.assert_allclose(y.numpy(), 2 * W.numpy() + 1)
+
+
+def test_a_tensor_saved_by_a_graph_then_changed_in_place_stops_its_backward():
+    """The version counter: the graph saw the old values, so its gradient would be wrong."""
+    W = _x(3, requires_grad=True)
+    x = _x(3)
+    loss = (W * x).sum()  # MulOp saves both
+    with minigan.no_grad():
+        W -= 0.1
+    with pytest.raises(RuntimeError, match=r"modified by an inplace operation: input 0 of MulOp.*"
+                                           r"is at version 1; expected version 0"):
+        loss.backward()
+    # the same for the other operand, changed with grad mode on (it does not require grad)
+    loss = (W * x).sum()
+    x *= 2
+    with pytest.raises(RuntimeError, match=r"input 1 of MulOp.*version 1; expected version 0"):
+        loss.backward()
+
+
+# --- item 4: requires_grad_(), zero_(), fill_() -------------------------------------------------
+
+def test_requires_grad_underscore_sets_the_flag_and_returns_self():
+    x = minigan.randn(2, 3)
+    assert x.requires_grad_() is x and x.requires_grad
+    assert x.requires_grad_(False) is x and not x.requires_grad
+    y = minigan.randn(2).requires_grad_() * 2
+    assert y.requires_grad_(True) is y  # a computed tensor already requires grad: fine
+    with pytest.raises(RuntimeError, match=r"you can only change requires_grad flags of leaf variables.*"
+                                           r"MulOp.*\.detach\(\)"):
+        y.requires_grad_(False)
+    with pytest.raises(TypeError, match=r"only floating-point tensors can require gradients, got dtype int64"):
+        minigan.tensor([1, 2]).requires_grad_()
+    with pytest.raises(TypeError, match=r"requires_grad_\(\) takes True or False, got 'yes'"):
+        x.requires_grad_("yes")
+
+
+def test_zero_and_fill_change_the_tensor_in_place_and_return_it():
+    x = minigan.randn(2, 3)
+    array = x.data
+    assert x.fill_(2.5) is x and x.tolist() == [[2.5] * 3] * 2
+    assert x.data is array and x._version == 1
+    assert x.zero_() is x and x.tolist() == [[0.0] * 3] * 2
+    assert x._version == 2
+    assert x.fill_(minigan.tensor(4.0)).tolist() == [[4.0] * 3] * 2
+    counts = minigan.tensor([1, 2, 3])
+    assert counts.fill_(1.7).tolist() == [1, 1, 1] and counts.dtype == np.int64  # as in PyTorch
+
+
+def test_zero_and_fill_on_a_parameter_need_no_grad_as_in_pytorch():
+    W = _x(3, requires_grad=True)
+    for call, name in ((lambda: W.zero_(), r"zero_\(\)"), (lambda: W.fill_(1.0), r"fill_\(\)")):
+        with pytest.raises(RuntimeError, match=rf"a leaf Variable that requires grad is being used in an "
+                                               rf"in-place operation \({name}\).*no_grad"):
+            call()
+    assert W._version == 0
+    with minigan.no_grad():
+        assert W.zero_() is W
+    assert W.tolist() == [0, 0, 0] and W.requires_grad and W.is_leaf and W._version == 1
+
+
+def test_zero_a_gradient_and_refuse_to_fill_a_recorded_tensor():
+    W = _x(3, requires_grad=True)
+    (W * W).sum().backward()
+    W.grad.zero_()  # a PyTorch habit: .grad is a plain tensor
+    assert W.grad.tolist() == [0, 0, 0]
+    y = W * 2
+    with pytest.raises(RuntimeError, match=r"fill_\(\) on a tensor computed by MulOp, while grad mode is on: "
+                                           r"minigan does not record in-place ops"):
+        y.fill_(0)
+
+
+def test_fill_takes_a_number_or_a_0d_tensor():
+    x = minigan.zeros(3)
+    with pytest.raises(TypeError, match=r"fill_\(\) takes a number or a 0-d tensor, got list"):
+        x.fill_([1, 2, 3])
+    with pytest.raises(ValueError, match=r"fill_\(\) takes a number or a 0-d tensor, got a tensor of shape \(3,\)"):
+        x.fill_(minigan.ones(3))
+    assert x._version == 0
+
+
+def test_tensor_methods_are_documented():
+    for method in (Tensor.requires_grad_, Tensor.zero_, Tensor.fill_, Tensor.__iadd__, Tensor.__itruediv__):
+        assert method.__doc__ and "in place" in method.__doc__.replace("in-place", "in place")
+    assert "x.size()" in Tensor.size.__doc__ and "x.size()" in Tensor.__doc__
