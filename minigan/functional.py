@@ -84,7 +84,29 @@ Tensor.relu, Tensor.sigmoid, Tensor.tanh = relu, sigmoid, tanh
 Tensor.softmax, Tensor.log_softmax = softmax, log_softmax
 Tensor.flatten, Tensor.squeeze, Tensor.unsqueeze, Tensor.broadcast_to = flatten, squeeze, unsqueeze, broadcast_to
 Tensor.reshape = Tensor.view = lambda self, *shape: reshape(self, _shape_args(shape))
-Tensor.transpose = lambda self, *axes: transpose(self, _shape_args(axes) or None)
+
+
+def _transpose_method(self, *axes):
+    """``x.transpose(dim0, dim1)``: x with those two axes swapped, as in PyTorch. Other forms
+    follow NumPy: ``x.transpose()`` reverses the axes and ``x.transpose(2, 0, 1)`` or
+    ``x.transpose((2, 0, 1))`` permutes them (``x.permute`` says so more plainly).
+
+    Two ints always mean a swap, even on a 2-D tensor where NumPy would read (0, 1) as "keep the
+    order": a PyTorch user's ``x.transpose(0, 1)`` must not silently do nothing.
+    """
+    if len(axes) == 2 and all(isinstance(a, int) for a in axes):
+        order = list(range(self.ndim))
+        for a in axes:
+            if not -self.ndim <= a < self.ndim:
+                raise IndexError(f"transpose: dimension {a} is out of range for a tensor of shape "
+                                 f"{self.shape} (ndim {self.ndim})")
+        d0, d1 = (a % self.ndim for a in axes)
+        order[d0], order[d1] = order[d1], order[d0]
+        return transpose(self, tuple(order))
+    return transpose(self, _shape_args(axes) or None)
+
+
+Tensor.transpose = _transpose_method
 Tensor.permute = lambda self, *axes: permute(self, _shape_args(axes))
 Tensor.T = property(transpose, doc="All axes reversed (the matrix transpose for 2-D tensors).")
 

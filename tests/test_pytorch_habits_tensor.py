@@ -398,3 +398,24 @@ def test_tensor_methods_are_documented():
     for method in (Tensor.requires_grad_, Tensor.zero_, Tensor.fill_, Tensor.__iadd__, Tensor.__itruediv__):
         assert method.__doc__ and "in place" in method.__doc__.replace("in-place", "in place")
     assert "x.size()" in Tensor.size.__doc__ and "x.size()" in Tensor.__doc__
+
+
+def test_transpose_with_two_dims_swaps_them_as_in_pytorch():
+    x = minigan.tensor(np.arange(24.0).reshape(2, 3, 4))
+    assert x.transpose(0, 2).shape == (4, 3, 2)
+    assert np.array_equal(x.transpose(-1, 1).data, x.data.swapaxes(-1, 1))
+    m = minigan.tensor(np.arange(6.0).reshape(2, 3))
+    assert np.array_equal(m.transpose(0, 1).data, m.data.T)  # NumPy would keep the order here
+    assert np.array_equal(m.transpose(1, 0).data, m.data.T)
+    assert x.transpose(2, 0, 1).shape == (4, 2, 3)             # three axes: NumPy's permutation
+    assert x.transpose((1, 0, 2)).shape == (3, 2, 4)
+    assert x.transpose().shape == (4, 3, 2)
+    with pytest.raises(IndexError, match=r"dimension 3 is out of range .*\(2, 3, 4\)"):
+        x.transpose(0, 3)
+
+
+def test_transpose_with_two_dims_passes_the_gradient_back():
+    x = minigan.tensor(np.random.default_rng(0).standard_normal((2, 3, 4)), requires_grad=True)
+    g = np.random.default_rng(1).standard_normal((4, 3, 2))
+    (x.transpose(0, 2) * minigan.tensor(g)).sum().backward()
+    assert np.array_equal(x.grad.data, g.swapaxes(0, 2))
