@@ -1,4 +1,5 @@
-"""The optimisers (``minigan.optim``): SGD, Adam and RMSprop.
+"""The optimisers (``minigan.optim``): SGD, Adam and RMSprop (and AdamW in the shared checks below;
+its update is checked in ``test_adamw.py``).
 
 * Each update rule is checked against a reference written here, from the published equations,
   as a plain float64 loop that calls no minigan code: a few steps with fixed gradients must agree
@@ -15,7 +16,7 @@ import pytest
 
 import minigan
 from minigan import backend
-from minigan.optim import SGD, Adam, Optimizer, RMSprop
+from minigan.optim import SGD, Adam, AdamW, Optimizer, RMSprop
 
 TOL = dict(rtol=1e-12, atol=1e-12)
 
@@ -203,7 +204,7 @@ def test_adam_minimises_rosenbrock():
 
 # --- parameter groups and gradients ----------------------------------------------------------------
 
-@pytest.mark.parametrize("cls", [SGD, Adam, RMSprop])
+@pytest.mark.parametrize("cls", [SGD, Adam, AdamW, RMSprop])
 def test_each_group_uses_its_own_learning_rate(cls):
     """Two groups, the same gradient, lr 0.1 and 0.01: the first moves ten times as far
     (for Adam and RMSprop the first step is proportional to lr too)."""
@@ -288,6 +289,7 @@ def test_zero_grad_sets_grads_to_none_or_zeros():
 ALL_BUFFERS = {
     "sgd": lambda ps: SGD(ps, lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.01),
     "adam": lambda ps: Adam(ps, amsgrad=True, weight_decay=0.01),
+    "adamw": lambda ps: AdamW(ps, amsgrad=True, weight_decay=0.01),
     "rmsprop": lambda ps: RMSprop(ps, centered=True, momentum=0.9, weight_decay=0.01),
 }
 
@@ -329,6 +331,7 @@ def test_float32_stays_float32(name):
 @pytest.mark.parametrize("cls, kwargs", [
     (SGD, dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
     (Adam, dict(lr=2e-4, betas=(0.5, 0.999), eps=1e-8, weight_decay=0.01, amsgrad=True)),
+    (AdamW, dict(lr=2e-4, betas=(0.5, 0.999), eps=1e-8, weight_decay=0.01, amsgrad=True)),
     (RMSprop, dict(lr=5e-5, alpha=0.99, eps=1e-8, momentum=0.5, centered=True)),
 ])
 def test_numpy_scalar_hyperparameters_compute_in_float32(cls, kwargs):
@@ -354,6 +357,7 @@ def test_numpy_scalar_hyperparameters_compute_in_float32(cls, kwargs):
 ROUND_TRIP = {
     "sgd": lambda groups, lr: SGD(groups, lr=lr, momentum=0.9, dampening=0.1, weight_decay=0.01),
     "adam": lambda groups, lr: Adam(groups, lr=lr, betas=(0.5, 0.999), amsgrad=True),
+    "adamw": lambda groups, lr: AdamW(groups, lr=lr, betas=(0.5, 0.999), weight_decay=0.1),
     "rmsprop": lambda groups, lr: RMSprop(groups, lr=lr, centered=True, momentum=0.9),
 }
 

@@ -8,11 +8,13 @@
         opt.step()               # p.data ← the update rule of the optimiser
 
 Read ``optimizer.py`` (parameter groups, state, saving) first, then one rule per file:
-``sgd.py``, ``adam.py``, ``rmsprop.py``. Each class docstring gives its equations.
+``sgd.py``, ``adam.py``, ``adamw.py`` (Adam with decoupled weight decay), ``rmsprop.py``. Each
+class docstring gives its equations.
 """
 from .adam import Adam
+from .adamw import AdamW
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop"]

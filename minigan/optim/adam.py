@@ -1,4 +1,5 @@
-"""Adam (Kingma & Ba, 2015), with PyTorch's weight decay and AMSGrad options."""
+"""Adam (Kingma & Ba, 2015), with PyTorch's weight decay and AMSGrad options; ``adamw.py`` is
+Adam with decoupled weight decay."""
 from .. import backend
 from ..checks import check_flag, check_number
 from .optimizer import Optimizer
@@ -19,8 +20,8 @@ class Adam(Optimizer):
     so every coordinate moves by about α, whatever the scale of its gradient.
 
     ``weight_decay`` = λ adds λ θ_{t−1} to g_t first (an L2 penalty, as PyTorch's ``Adam``; this is
-    not ``AdamW``'s decoupled decay). ``amsgrad=True`` (Reddi et al., 2018) divides by the largest
-    second moment seen so far instead, as PyTorch does::
+    not ``AdamW``'s decoupled decay, which shrinks θ itself: see ``adamw.py``). ``amsgrad=True``
+    (Reddi et al., 2018) divides by the largest second moment seen so far instead, as PyTorch does::
 
         v_max = max(v_max, v_t),   v̂_t = v_max / (1 − β2^t)
 
@@ -29,8 +30,14 @@ class Adam(Optimizer):
     uses lr = 1e-4 and betas = (0, 0.9).
     """
 
+    decoupled_weight_decay = False  # AdamW sets it: shrink θ instead of adding λθ to the gradient
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        if self.decoupled_weight_decay:
+            # AdamW's groups say so, as PyTorch's do: Adam and AdamW keep the same buffers, and this
+            # entry is how load_state_dict tells their state dicts apart (see _check_group).
+            defaults["decoupled_weight_decay"] = True
         super().__init__(params, defaults)
 
     def _check_group(self, group, where):
@@ -44,6 +51,12 @@ class Adam(Optimizer):
         check_number(where, "eps", group["eps"], low=0, setting=True)
         check_number(where, "weight_decay", group["weight_decay"], low=0, setting=True)
         check_flag(where, "amsgrad", group["amsgrad"])
+        decoupled = check_flag(where, "decoupled_weight_decay", group.get("decoupled_weight_decay", False))
+        if decoupled != self.decoupled_weight_decay:  # AdamW's state in an Adam, or an Adam group in an AdamW
+            owner = "AdamW" if decoupled else "Adam"
+            raise ValueError(f"{where}: decoupled_weight_decay = {decoupled!r} makes this a group of "
+                             f"{owner}, not of {type(self).__name__} (the two decay the weights "
+                             f"differently); give it to {owner}")
 
     def _update(self, theta, g, state, group):
         alpha, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
@@ -56,8 +69,10 @@ class Adam(Optimizer):
         if group["amsgrad"] and "max_exp_avg_sq" not in state:
             state["max_exp_avg_sq"] = xp.zeros_like(theta)  # the largest v so far
 
-        if weight_decay != 0:
-            g = g + weight_decay * theta
+        if weight_decay != 0 and self.decoupled_weight_decay:
+            theta *= 1 - alpha * weight_decay  # θ ← θ − α λ θ   (AdamW: θ shrinks, apart from g)
+        elif weight_decay != 0:
+            g = g + weight_decay * theta       # g_t ← g_t + λ θ  (Adam: the gradient of (λ/2)·|θ|²)
         state["step"] += 1
         t = state["step"]
         m, v = state["exp_avg"], state["exp_avg_sq"]

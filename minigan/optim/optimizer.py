@@ -1,4 +1,4 @@
-"""``Optimizer``: the base class of SGD, Adam and RMSprop, with PyTorch's interface.
+"""``Optimizer``: the base class of SGD, Adam, AdamW and RMSprop, with PyTorch's interface.
 
 An optimiser holds
 
