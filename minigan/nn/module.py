@@ -424,7 +424,12 @@ class Module:
 
     def state_dict(self):
         """An ordered dict of key -> NumPy array (a copy) for every Parameter and buffer, with
-        PyTorch's keys (``0.weight``, ``1.running_mean``, ...): what a checkpoint stores."""
+        PyTorch's keys (``0.weight``, ``1.running_mean``, ...): what a checkpoint stores.
+
+        Unlike PyTorch, whose state dict holds tensors that share memory with the parameters, the
+        values here are NumPy arrays copied to the host: a snapshot that later training does not
+        change, ready for ``minigan.save``, ``minigan.save_safetensors`` or ``np.testing``.
+        ``load_state_dict`` takes them back (as it takes Tensors and CuPy arrays)."""
         state = OrderedDict()
         for key, t in self._state_tensors():
             array = backend.as_numpy(t.data)
