@@ -18,6 +18,7 @@ from minigan.data import DataLoader
 from minigan.gan import EMA, LOSSES, Trainer, TrainingDiverged, get_loss
 from minigan.gan.models import Discriminator, Generator, build
 from minigan.optim import Adam, RMSprop
+from minigan.optim.lr_scheduler import CosineAnnealingLR, ExponentialLR, LambdaLR, StepLR
 
 
 def tiny_gan(num_classes=None, dropout=0.0, d_width=32):
@@ -358,6 +359,102 @@ def test_stop_and_resume_equals_an_uninterrupted_run_bit_for_bit(tmp_path, loss,
     resumed.fit(loader_for(), epochs=2, resume=first.checkpoint_path)
     assert resumed.step == 12 and resumed.epoch == 2
     assert_same_trainer_state(reference, resumed)
+
+
+def with_schedulers(**options):
+    """G's lr halves after every epoch; D's follows a cosine over 3 epochs."""
+    return dict(options, g_scheduler=lambda opt: StepLR(opt, step_size=1, gamma=0.5),
+                d_scheduler=lambda opt: CosineAnnealingLR(opt, T_max=3))
+
+
+def test_stop_and_resume_with_schedulers_equals_an_uninterrupted_run_bit_for_bit(tmp_path):
+    """As the test above, with a learning-rate scheduler on each optimiser (stepped at the end of
+    each epoch): Ctrl-C after step 10 of 18, mid-epoch 2, after one scheduler step. The resumed run
+    restores the schedulers' state and the scheduled rates, and ends bit for bit where the
+    uninterrupted run ends; resumed without its schedulers, it would end elsewhere."""
+    options = with_schedulers(loss="wgan-gp", ema_decay=0.9)
+    reference = make_trainer(**options)
+    reference.fit(loader_for(), epochs=3)
+    assert reference.g_scheduler.last_epoch == 3 and reference.g_opt.param_groups[0]["lr"] == 1e-4 / 8
+    assert reference.d_opt.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-20)  # cos(π) at T_max
+
+    def ctrl_c_after_step_10(trainer, record):
+        if trainer.step == 10:
+            raise KeyboardInterrupt
+
+    first = make_trainer(tmp_path, callbacks=[ctrl_c_after_step_10], **options)
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(loader_for(), epochs=3)
+    saved = minigan.load(first.checkpoint_path)
+    assert saved["step"] == 10 and saved["g_scheduler"]["last_epoch"] == 1
+    assert saved["g_opt"]["param_groups"][0]["lr"] == 5e-5  # the scheduled rate of epoch 2
+    resumed = make_trainer(**options)
+    minigan.manual_seed(12345)
+    resumed.fit(loader_for(), epochs=3, resume=first.checkpoint_path)
+    assert resumed.step == 18 and resumed.g_scheduler.last_epoch == 3
+    assert_same_trainer_state(reference, resumed)
+
+    without = make_trainer(loss="wgan-gp", ema_decay=0.9)  # the same run, resumed with constant rates
+    without.fit(loader_for(), epochs=3, resume=first.checkpoint_path)
+    assert any(not np.array_equal(a, b) for a, b in zip(weights(reference.G), weights(without.G)))
+
+
+def test_resume_with_schedulers_keeps_the_schedule_and_takes_their_settings_given_now(tmp_path, capsys):
+    """The rates of an optimiser with a scheduler follow the checkpoint's schedule (a line says
+    so when another lr is given now); the scheduler's own hyperparameters given now win, like
+    the optimisers'; a scheduler the checkpoint lacks starts now, one it has but nobody gave is
+    left out."""
+    first = make_trainer(tmp_path, g_lr=2e-4, **with_schedulers())
+    first.fit(loader_for(), epochs=2)
+    capsys.readouterr()
+
+    resumed = make_trainer(g_lr=1e-4, g_scheduler=lambda opt: StepLR(opt, step_size=1, gamma=0.25))
+    resumed.load_checkpoint(first.checkpoint_path)
+    g_group = resumed.g_opt.param_groups[0]
+    assert g_group["lr"] == 2e-4 / 4 and g_group["initial_lr"] == 2e-4  # the checkpoint's schedule, 2 epochs in
+    assert resumed.g_scheduler.last_epoch == 2 and resumed.g_scheduler.gamma == 0.25
+    out = capsys.readouterr().out
+    assert ("resume: G's optimiser follows the learning-rate schedule of the checkpoint, from base lr 0.0002: "
+            "the lr 0.0001 given now is not used") in out
+    assert "resume: the scheduler of G's optimiser: gamma 0.5 from the checkpoint replaced by 0.25 given now" in out
+    assert "resume: the checkpoint's scheduler of D's optimiser is left out: none was given now" in out
+    assert resumed.d_opt.param_groups[0]["lr"] == 2e-4  # no scheduler now: the lr given now
+
+    later = make_trainer(d_scheduler=lambda opt: ExponentialLR(opt, gamma=0.9))
+    first_without = make_trainer(tmp_path / "plain")
+    first_without.fit(loader_for(), epochs=1)
+    capsys.readouterr()
+    later.load_checkpoint(first_without.checkpoint_path)
+    assert later.d_scheduler.last_epoch == 0
+    assert "resume: the checkpoint has no scheduler for D's optimiser: its schedule starts now" in capsys.readouterr().out
+
+
+def test_resume_with_another_type_of_scheduler_is_refused_before_anything_changes(tmp_path):
+    first = make_trainer(tmp_path, **with_schedulers())
+    first.fit(loader_for(), epochs=1)
+    other = make_trainer(g_scheduler=lambda opt: StepLR(opt, step_size=1), d_scheduler=lambda opt: LambdaLR(opt, abs))
+    before = other.state_dict()
+    with pytest.raises(ValueError, match=r"cannot resume from .*: the scheduler of D's optimiser does not fit: "
+                                         r"LambdaLR.load_state_dict expected a dict with the keys"):
+        other.load_checkpoint(first.checkpoint_path)
+    assert_same(before, other.state_dict())
+
+
+def test_bad_schedulers_are_refused_when_the_trainer_is_made():
+    with pytest.raises(TypeError, match=r"Trainer: g_scheduler must be a learning-rate scheduler, or a function that "
+                                        r"makes one from the optimiser .*got int"):
+        make_trainer(g_scheduler=3)
+    with pytest.raises(TypeError, match=r"d_scheduler must be a learning-rate scheduler.*got NoneType from"):
+        make_trainer(d_scheduler=lambda opt: None)
+    elsewhere = Adam([minigan.zeros(2, requires_grad=True)])
+    with pytest.raises(ValueError, match=r"Trainer: g_scheduler was made on another optimiser than the Trainer's"):
+        make_trainer(g_scheduler=StepLR(elsewhere, step_size=1))
+    minigan.manual_seed(0)
+    G, D = tiny_gan()
+    g_opt = Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    scheduler = ExponentialLR(g_opt, gamma=0.9)
+    trainer = Trainer(G, D, z_dim=8, progress=False, n_samples=16, g_optimizer=g_opt, g_scheduler=scheduler)
+    assert trainer.g_scheduler is scheduler
 
 
 def test_resume_uses_the_hyperparameters_given_now_and_says_which_it_replaced(tmp_path, capsys):

@@ -8,9 +8,9 @@ One training step (``step.py``'s ``train_step``, the same code ``examples/mnist_
    its gradient flows back through D into G (D's weights are not changed by this step).
 
 Around it: per-step history (losses, mean D outputs, gradient norms), a progress bar, sample
-grids from fixed noise, loss curves, an EMA of G, atomic checkpoints of both networks and both
-optimisers, ``resume`` that continues bit-for-bit (same seed, on CPU), and the guards that make
-a run safe to stop at any moment:
+grids from fixed noise, loss curves, an EMA of G, learning-rate schedulers, atomic checkpoints of
+both networks, both optimisers and their schedulers, ``resume`` that continues bit-for-bit (same
+seed, on CPU), and the guards that make a run safe to stop at any moment:
 
 * a run whose loss or gradient becomes NaN or inf stops before that update reaches the weights,
   and a checkpoint is never written from a state holding NaN or inf, so the last good one stays;
@@ -34,6 +34,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
+from ..optim.lr_scheduler import LRScheduler
 from ..serialization import load, save
 from ..tensor import Tensor, randn
 from ..progress import ProgressBar
@@ -53,6 +54,10 @@ class Trainer:
     objectives only) change the objective, which then reports them (``trainer.objective``).
     Unless optimisers are passed, they follow the objective's recipe (``make_optimizer``), with
     ``g_lr``/``d_lr`` overriding the learning rate of each (two time-scale updates, TTUR).
+    ``g_scheduler``/``d_scheduler``: a learning-rate scheduler for each optimiser, as a function
+    that makes it from the optimiser (``g_scheduler=lambda opt: StepLR(opt, step_size=10)``), or
+    one made on the optimiser passed as ``g_optimizer``/``d_optimizer``; it steps at the end of
+    every epoch, and its state goes into the checkpoints.
     Options: ``ema_decay`` (EMA of G's weights for samples), ``instance_noise``
     (Gaussian noise of this std added to D's inputs, decayed linearly to 0 over the run),
     ``r1_gamma`` (R1 penalty on real data), ``out_dir`` (samples, loss plot and checkpoints go there;
@@ -62,10 +67,10 @@ class Trainer:
     """
 
     def __init__(self, G, D, loss="nonsaturating", *, z_dim=100, num_classes=None, g_lr=None, d_lr=None,
-                 g_optimizer=None, d_optimizer=None, n_critic=None, clip_value=None, gp_lambda=None,
-                 r1_gamma=0.0, ema_decay=None, label_smoothing=0.0, instance_noise=0.0, out_dir=None,
-                 sample_every=None, checkpoint_every=1000, epoch_every=1, n_samples=64, seed=0,
-                 callbacks=(), progress=True, device=None):
+                 g_optimizer=None, d_optimizer=None, g_scheduler=None, d_scheduler=None, n_critic=None,
+                 clip_value=None, gp_lambda=None, r1_gamma=0.0, ema_decay=None, label_smoothing=0.0,
+                 instance_noise=0.0, out_dir=None, sample_every=None, checkpoint_every=1000, epoch_every=1,
+                 n_samples=64, seed=0, callbacks=(), progress=True, device=None):
         # The objective carries its losses, penalty, clipping and recipe; the options given here
         # change it, so that it reports what the step does (gp_lambda=5: GradientPenalty(5.0)).
         given = dict(n_critic=n_critic, clip_value=clip_value, gp_lambda=gp_lambda,
@@ -76,6 +81,8 @@ class Trainer:
         self.r1_gamma, self.instance_noise = r1_gamma, instance_noise
         self.g_opt = g_optimizer or self.objective.make_optimizer(G.parameters(), g_lr)
         self.d_opt = d_optimizer or self.objective.make_optimizer(D.parameters(), d_lr)
+        self.g_scheduler = _scheduler_for(self.g_opt, g_scheduler, "g_scheduler")
+        self.d_scheduler = _scheduler_for(self.d_opt, d_scheduler, "d_scheduler")
         self.ema = EMA(G, ema_decay) if ema_decay else None
         if out_dir is not None:
             _check_writable_folder(out_dir)
@@ -239,12 +246,16 @@ class Trainer:
                 print(f"\ninterrupted: {e}")
 
     def end_epoch(self, bar=None):
-        """Close the bar; unless stopped early, save the epoch's sample grid and a checkpoint."""
+        """Close the bar; unless stopped early, step the learning-rate schedulers and save the
+        epoch's sample grid and a checkpoint."""
         if bar is not None:
             bar.close()
         if self._stop:
             return
         self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+        for scheduler in (self.g_scheduler, self.d_scheduler):
+            if scheduler is not None:
+                scheduler.step()  # the next epoch's learning rates
         if self.out_dir and self.epoch % self.epoch_every == 0:
             self.save_samples(f"samples_epoch{self.epoch:03d}.png")
             self.save_checkpoint(self.checkpoint_path)
@@ -303,6 +314,8 @@ class Trainer:
         return {
             "G": self.G.state_dict(), "D": self.D.state_dict(),
             "g_opt": self.g_opt.state_dict(), "d_opt": self.d_opt.state_dict(),
+            "g_scheduler": self.g_scheduler.state_dict() if self.g_scheduler is not None else None,
+            "d_scheduler": self.d_scheduler.state_dict() if self.d_scheduler is not None else None,
             "ema": self.ema.state_dict() if self.ema is not None else None,
             "step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
             "rng": backend.get_rng_state(), "loss": self.loss_name,
@@ -310,10 +323,10 @@ class Trainer:
         }
 
     def save_checkpoint(self, path):
-        """Both networks, both optimisers, the EMA, the position in the data and the RNG state,
-        written atomically (a crash mid-write leaves the previous checkpoint intact). A state
-        holding NaN or inf is refused (TrainingDiverged) and nothing is written, so the last good
-        checkpoint is never replaced by a bad one."""
+        """Both networks, both optimisers and their schedulers, the EMA, the position in the data
+        and the RNG state, written atomically (a crash mid-write leaves the previous checkpoint
+        intact). A state holding NaN or inf is refused (TrainingDiverged) and nothing is written,
+        so the last good checkpoint is never replaced by a bad one."""
         state = self.state_dict()
         for part in ("G", "D", "g_opt", "d_opt", "ema"):  # not the history: NaN marks "no G update"
             bad = non_finite(state[part], part)
@@ -324,16 +337,20 @@ class Trainer:
         save(state, path)
 
     def load_checkpoint(self, path):
-        """Continue from a checkpoint: both networks, both optimisers' state, the EMA, the position
-        in the data, the RNG state and the history.
+        """Continue from a checkpoint: both networks, both optimisers' state and their schedulers',
+        the EMA, the position in the data, the RNG state and the history.
 
         All or nothing: every part is checked against this trainer before any is loaded, so a
         checkpoint of another architecture or optimiser is refused (ValueError, saying which part
         and what differs) and leaves the trainer exactly as it was. The hyperparameters given to
         this Trainer (learning rates, betas, EMA decay, ...) win over the saved ones, as when a
         command is run again with other flags; a line names each saved value that was replaced.
+        An optimiser with a scheduler is the exception: its learning rates follow the schedule
+        saved in the checkpoint (the scheduler's own hyperparameters given now still win).
         """
         state = load(path)
+        for key in ("g_scheduler", "d_scheduler"):  # checkpoints made before schedulers were saved
+            state.setdefault(key, None)
         missing = [key for key in self.state_dict() if key not in state]
         if missing:
             raise ValueError(f"'{path}' is not a Trainer checkpoint: it has no {', '.join(missing)}")
@@ -346,6 +363,11 @@ class Trainer:
                  ("G's optimiser", self.g_opt, state["g_opt"]), ("D's optimiser", self.d_opt, state["d_opt"])]
         if self.ema is not None and state["ema"] is not None:
             parts.append(("the EMA of G", self.ema, state["ema"]))
+        optimisers = [("G's optimiser", self.g_opt, self.g_scheduler, state["g_scheduler"]),
+                      ("D's optimiser", self.d_opt, self.d_scheduler, state["d_scheduler"])]
+        for which, _, scheduler, saved in optimisers:
+            if scheduler is not None and saved is not None:
+                parts.append((f"the scheduler of {which}", scheduler, saved))
         loads = []
         for part, target, saved in parts:
             try:
@@ -358,6 +380,7 @@ class Trainer:
         given_now = {which: [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
                      for which, opt in (("G's optimiser", self.g_opt), ("D's optimiser", self.d_opt))}
         decay_now = self.ema.decay if self.ema is not None else None
+        settings_now = {which: _scheduler_settings(scheduler) for which, _, scheduler, _ in optimisers}
         for load_part in loads:
             load_part()
         self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
@@ -367,12 +390,30 @@ class Trainer:
 
         # 3. the hyperparameters given now win over the saved ones: say which were replaced
         notes = []
-        for which, opt in (("G's optimiser", self.g_opt), ("D's optimiser", self.d_opt)):
+        for which, opt, scheduler, saved in optimisers:
+            resumed = scheduler is not None and saved is not None  # its schedule goes on from the checkpoint
             for i, (group, now) in enumerate(zip(opt.param_groups, given_now[which])):
                 label = which + (f" group {i}" if len(opt.param_groups) > 1 else "")
-                notes += [f"{label} {key} {group[key]!r} from the checkpoint replaced by {value!r} given now"
-                          for key, value in now.items() if group.get(key) != value]
-                group.update(now)
+                for key, value in now.items():
+                    if resumed and key in ("lr", "initial_lr"):
+                        continue  # set by the scheduler, whose state was just loaded
+                    if group.get(key) != value:
+                        notes.append(f"{label} {key} {group[key]!r} from the checkpoint replaced by "
+                                     f"{value!r} given now")
+                    group[key] = value
+                if resumed and group["initial_lr"] != now["initial_lr"]:
+                    notes.append(f"{label} follows the learning-rate schedule of the checkpoint, from base lr "
+                                 f"{group['initial_lr']!r}: the lr {now['initial_lr']!r} given now is not used")
+            if resumed:
+                for key, value in settings_now[which].items():
+                    if getattr(scheduler, key) != value:
+                        notes.append(f"the scheduler of {which}: {key} {getattr(scheduler, key)!r} from "
+                                     f"the checkpoint replaced by {value!r} given now")
+                        setattr(scheduler, key, value)
+            elif scheduler is not None:
+                notes.append(f"the checkpoint has no scheduler for {which}: its schedule starts now")
+            elif saved is not None:
+                notes.append(f"the checkpoint's scheduler of {which} is left out: none was given now")
         if self.ema is not None and state["ema"] is None:
             self.ema = EMA(self.G, decay_now)  # an average of the loaded weights, not the initial ones
             notes.append("the checkpoint has no EMA of G: the EMA starts now, from the loaded weights")
@@ -383,6 +424,31 @@ class Trainer:
             notes.append("the checkpoint's EMA of G is left out: no ema_decay was given now")
         for note in notes:
             print(f"resume: {note}")
+
+
+def _scheduler_for(optimizer, given, name):
+    """The scheduler of ``optimizer``: None, ``given`` if it is a scheduler made on it, or the one
+    that ``given(optimizer)`` makes."""
+    if given is None:
+        return None
+    scheduler = given(optimizer) if callable(given) else given  # a scheduler itself is not callable
+    if not isinstance(scheduler, LRScheduler):
+        raise TypeError(f"Trainer: {name} must be a learning-rate scheduler, or a function that makes one "
+                        f"from the optimiser (lambda opt: StepLR(opt, step_size=10)), got "
+                        f"{type(scheduler).__name__}" + (f" from {given!r:.40}" if scheduler is not given else ""))
+    if scheduler.optimizer is not optimizer:
+        raise ValueError(f"Trainer: {name} was made on another optimiser than the Trainer's; make it on the "
+                         "optimiser you pass to the Trainer, or pass a function (lambda opt: ...) instead")
+    return scheduler
+
+
+def _scheduler_settings(scheduler):
+    """A scheduler's hyperparameters (StepLR's step_size and gamma, ...): its state dict less its
+    progress (last_epoch and the rates) and LambdaLR's functions."""
+    if scheduler is None:
+        return {}
+    return {key: value for key, value in scheduler.state_dict().items()
+            if key not in ("last_epoch", "base_lrs", "_last_lr", "lr_lambdas")}
 
 
 def _check_progress(state, history_keys, path):
