@@ -13,7 +13,8 @@ The functions are of three kinds:
   step);
 * compositions, made of the ops above, so their backward (to any order) comes with them: var,
   permute, flatten, squeeze, unsqueeze, stack, log_sigmoid, softmax, log_softmax, mse_loss,
-  cross_entropy, dropout, batch_norm, embedding, and pow with a tensor exponent.
+  cross_entropy, dropout, batch_norm, embedding, and pow with a tensor exponent;
+* not differentiable, no Op: argmax and argmin (indices).
 
 The end of this file binds Tensor's operators and methods (``x * w``, ``x.sum()``) to them, and
 the in-place updates (``x += y``, ``x.zero_()``), whose rules need grad mode as well as the ops.
@@ -31,7 +32,7 @@ from .ops.elementwise import abs, clamp, clip, exp, log, maximum, minimum, sqrt,
 from .ops.linalg import linear, matmul
 from .ops.loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .ops.layer_functions import batch_norm, dropout, embedding
-from .ops.reduction import max, mean, min, sum, var
+from .ops.reduction import argmax, argmin, max, mean, min, sum, var
 from .ops.shaping import (broadcast_to, cat, concatenate, flatten, getitem, pad, permute, reshape,
                         squeeze, stack, sum_to, transpose, unsqueeze)
 from .autograd import ShapeError, is_grad_enabled
@@ -42,7 +43,7 @@ __all__ = [
     "add", "sub", "mul", "div", "neg", "pow",
     "matmul", "linear",
     "exp", "log", "sqrt", "abs", "clip", "clamp", "maximum", "minimum", "where",
-    "sum", "mean", "var", "max", "min",
+    "sum", "mean", "var", "max", "min", "argmax", "argmin",
     "reshape", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "broadcast_to", "sum_to",
     "getitem", "concatenate", "cat", "stack", "pad",
     "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "log_sigmoid", "softmax", "log_softmax",
@@ -78,6 +79,7 @@ Tensor.__getitem__ = getitem
 
 Tensor.backward = _backward
 Tensor.sum, Tensor.mean, Tensor.var, Tensor.max, Tensor.min = sum, mean, var, max, min
+Tensor.argmax, Tensor.argmin = argmax, argmin
 Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs = exp, log, sqrt, abs
 Tensor.clip = Tensor.clamp = clip
 Tensor.relu, Tensor.sigmoid, Tensor.tanh = relu, sigmoid, tanh

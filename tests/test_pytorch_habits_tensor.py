@@ -419,3 +419,19 @@ def test_transpose_with_two_dims_passes_the_gradient_back():
     g = np.random.default_rng(1).standard_normal((4, 3, 2))
     (x.transpose(0, 2) * minigan.tensor(g)).sum().backward()
     assert np.array_equal(x.grad.data, g.swapaxes(0, 2))
+
+
+def test_argmax_and_argmin_take_dim_and_give_int64_indices_without_grad():
+    data = np.array([[1.0, 5.0, 2.0], [7.0, 0.0, 7.0]])
+    x = minigan.tensor(data, requires_grad=True)
+    assert np.array_equal(x.argmax(dim=1).data, [1, 0])           # the first of the tied 7s
+    assert np.array_equal(F.argmin(x, axis=0).data, [0, 1, 0])
+    assert x.argmax(dim=1, keepdim=True).shape == (2, 1)
+    assert int(x.argmax().data) == 3                               # over the flattened tensor
+    assert x.argmax(dim=1).dtype == np.int64 and not x.argmax(dim=1).requires_grad
+    with pytest.raises(TypeError, match="both"):
+        x.argmax(axis=1, dim=1)
+    with pytest.raises(ValueError, match="axis 2 is out of range"):
+        x.argmax(dim=2)
+    with pytest.raises(ValueError, match="empty"):
+        F.argmax(minigan.zeros(0))

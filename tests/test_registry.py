@@ -32,10 +32,12 @@ from minigan.autograd import REGISTRY, Function, graph_functions
 from layer_cases import LAYER_CASES
 from op_cases import CASES
 
-#: Public functions that are deliberately not gradient-checked. None: every function in
-#: ``F.__all__`` is differentiable in at least one argument (``where``'s condition is not, but its
-#: two value arguments are). A name added here needs a comment saying why.
-NOT_DIFFERENTIABLE = set()
+#: Public functions that are deliberately not gradient-checked; a name added here needs a
+#: comment saying why. Every other function in ``F.__all__`` is differentiable in at least one
+#: argument (``where``'s condition is not, but its two value arguments are).
+NOT_DIFFERENTIABLE = {
+    "argmax", "argmin",  # they return indices (int64), which have no gradient
+}
 
 
 def _import_all_of_minigan():

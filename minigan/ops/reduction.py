@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, var, max, min over all axes or some, with ``keepdims``.
+"""Reductions: sum, mean, var, max, min over all axes or some, with ``keepdims``; and argmax,
+argmin (indices, not differentiable).
 
 Each takes NumPy's argument names, ``axis`` and ``keepdims``, or PyTorch's, ``dim`` and
 ``keepdim``: ``x.sum(axis=1)`` is ``x.sum(dim=1)`` (one name of each pair, not both).
@@ -8,8 +9,9 @@ broadcasts the gradient over them: each input element contributed to one output 
 """
 import builtins
 
+from .. import backend
 from ..autograd import Function
-from ..tensor import as_float_tensor, as_tensor, default, pytorch_alias
+from ..tensor import Tensor, as_float_tensor, as_tensor, default, pytorch_alias
 from .shaping import broadcast_to, reshape
 
 
@@ -171,3 +173,34 @@ def var(x, axis=None, keepdims=default(False), ddof=0, *, dim=None, keepdim=None
         raise ValueError(f"var: {count} element(s) reduced with ddof={ddof} leaves no degrees of freedom")
     centred = x - mean(x, axes, keepdims=True)
     return sum(centred * centred, axes, keepdims) * (1.0 / (count - ddof))
+
+
+def argmax(x, axis=None, keepdims=default(False), *, dim=None, keepdim=None):
+    """The index of the largest value over ``axis`` (or ``dim``), as an int64 Tensor; over all
+    elements (of the flattened tensor) when axis is None. On ties, the first index.
+
+    y = argmax of x over one axis;  backward: none. An index does not change when x changes a
+    little, so its gradient is zero almost everywhere and the result never requires grad.
+    """
+    return _arg("argmax", x, axis, keepdims, dim, keepdim)
+
+
+def argmin(x, axis=None, keepdims=default(False), *, dim=None, keepdim=None):
+    """The index of the smallest value over ``axis`` (or ``dim``), as an int64 Tensor (first on ties).
+
+    y = argmin of x over one axis;  backward: none (see ``argmax``).
+    """
+    return _arg("argmin", x, axis, keepdims, dim, keepdim)
+
+
+def _arg(op, x, axis, keepdims, dim, keepdim):
+    axis, keepdims = _torch_names(op, axis, keepdims, dim, keepdim)
+    x = as_tensor(x)
+    if x.size == 0:
+        raise ValueError(f"{op} of an empty tensor (shape {x.shape})")
+    if axis is not None and (not isinstance(axis, int) or isinstance(axis, bool)):
+        raise TypeError(f"{op}: axis must be one int or None, got {axis!r}")
+    if axis is not None and not -x.ndim <= axis < builtins.max(x.ndim, 1):
+        raise ValueError(f"{op}: axis {axis} is out of range for a tensor with {x.ndim} axes")
+    index = getattr(x.data, op)(axis=axis, keepdims=keepdims)
+    return Tensor(backend.get_array_module(index).asarray(index, dtype="int64"))
