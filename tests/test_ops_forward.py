@@ -226,10 +226,28 @@ def test_forward_matches_numpy(name, fn, reference, make, dtype):
     np.testing.assert_allclose(out.numpy(), expected, **TOLERANCE[dtype])
 
 
+#: Ops that return indices (int64, whatever the input's float dtype): name, fn, NumPy reference.
+INDEX_FORWARD = [
+    ("argmax", lambda x: F.argmax(x, dim=1), lambda x: x.argmax(axis=1)),
+    ("argmax_all", lambda x: x.argmax(), lambda x: x.argmax()),
+    ("argmin", lambda x: F.argmin(x, axis=0, keepdims=True), lambda x: x.argmin(axis=0, keepdims=True)),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("name, fn, reference", INDEX_FORWARD, ids=[f[0] for f in INDEX_FORWARD])
+def test_index_ops_match_numpy(name, fn, reference, dtype):
+    x = np.random.default_rng(0).standard_normal((4, 5)).astype(dtype)
+    out = fn(minigan.tensor(x))
+    assert out.dtype == np.int64 and not out.requires_grad
+    np.testing.assert_array_equal(out.numpy(), reference(x))
+
+
 def test_forward_table_covers_every_public_function():
     """Every name in F.__all__ has a forward case (aliases count through their own entry)."""
     names = set(F.__all__)
-    covered = {n for n in names if any(f[0] == n or f[0].startswith(n + "_") for f in FORWARD)}
+    table = FORWARD + INDEX_FORWARD
+    covered = {n for n in names if any(f[0] == n or f[0].startswith(n + "_") for f in table)}
     assert sorted(names - covered) == []
 
 
