@@ -12,6 +12,8 @@ Read in this order: ``tensor.py`` (the Tensor), ``autograd.py`` (Function and th
 walk), ``ops/`` (each op's forward and backward, one family per file), ``gradcheck.py``
 (how every backward rule is verified), ``backend.py`` (NumPy or CuPy).
 """
+from . import performance
+performance.apply()  # process-wide speed settings (glibc's allocator); MINIGAN_TUNING=0 skips them
 from . import backend
 # tensor first: it defines Tensor, then loads the ops, which need Tensor and autograd.
 from .tensor import Tensor, ones, ones_like, rand, randn, tensor, zeros, zeros_like
