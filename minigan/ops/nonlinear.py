@@ -41,8 +41,12 @@ class LeakyReLUOp(Function):
         self.s = negative_slope
 
     def forward(self, x):
-        xp = backend.get_array_module(x)
-        slope = xp.where(x > 0, x.dtype.type(1), x.dtype.type(self.s))
+        # slope = 1 where x > 0, else s. Built with three cheap passes (mask, scale, shift), not
+        # xp.where(x > 0, 1, s): where with two scalars runs several times slower (a DCGAN step
+        # spent 40 ms in it).
+        slope = (x > 0).astype(x.dtype)
+        slope *= 1 - self.s
+        slope += self.s
         self.slope = Tensor(slope)  # a constant in the graph
         return x * slope
 
