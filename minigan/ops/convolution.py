@@ -22,6 +22,18 @@ The windows are read through a strided *view* of the input (no Python loop), cop
 the column matrix. col2im, the reverse, adds each column back to the pixels it came from; it is
 a loop over the k*k kernel offsets, each one a strided slice of the whole batch.
 
+Layout. The ops take and return NCHW arrays, but inside they keep images as (C, H, W, N):
+channels first and the batch innermost. Each op converts its image input once (``_to_internal``,
+which writes the zero padding in the same copy) and its image output once (``_to_nchw``); in
+between, the column matrix has one row per (c, i, j) and one column per (oh, ow, n), the matrix
+products read and write (C, H*W*N) matrices as they are, and col2im adds into a (C, H, W, N)
+image. Why the batch innermost: the copies of im2col and the additions of col2im move one
+window position for every pixel at a time. With NCHW their innermost run is a stretch of an
+image row (7 to 28 values, every other one at stride 2), so NumPy runs a great many short inner
+loops; with the batch innermost every run is N contiguous values (64 in the example, and OW*N at
+stride 1), which makes im2col and col2im 2-3x faster for the DCGAN's layers (batch 64, 5x5
+kernels) even counting the conversions.
+
 Three ops, whose backward rules are each other, so every second derivative exists:
 
     Conv2dOp(x, W):              gx = conv_transpose2d(gy, W),   gW = Conv2dGradWeightOp(x, gy)
@@ -59,55 +71,74 @@ def conv_transpose_output_size(size, k, s, p, d, op):
     return (size - 1) * s - 2 * p + d * (k - 1) + op + 1
 
 
-def _columns(x, kernel, out_hw, stride, padding, dilation):
-    """im2col: the (C*kh*kw, N*OH*OW) matrix whose column for output pixel (n, oh, ow) holds the
-    kh x kw window of every channel of the zero-padded x that this pixel sees.
+def _to_internal(a, padding=(0, 0)):
+    """NCHW (N, C, H, W) -> the internal layout (C, H + 2ph, W + 2pw, N), zero-padded, in one
+    copy (see the module docstring).
 
-    The windows are first read through a strided *view* of shape (C, kh, kw, N, OH, OW), made
-    without copying; the reshape then copies them once. That axis order keeps the copy's inner
-    loop running along image rows, which is what makes it fast.
+    The padding costs no pass of its own: ``a`` is written straight into the interior of a zero
+    buffer that already has the new layout (padding in NCHW first, as ``xp.pad`` would, and then
+    transposing would copy everything twice)."""
+    xp = backend.get_array_module(a)
+    n, c, h, w = a.shape
+    ph, pw = padding
+    if not (ph or pw):  # no copy at all if a is already laid out this way
+        return xp.ascontiguousarray(a.transpose(1, 2, 3, 0))
+    out = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=a.dtype)
+    out[:, ph:ph + h, pw:pw + w] = a.transpose(1, 2, 3, 0)
+    return out
+
+
+def _to_nchw(a):
+    """The internal layout (C, H, W, N) -> NCHW (N, C, H, W), in one copy (also of a cropped view)."""
+    return backend.get_array_module(a).ascontiguousarray(a.transpose(3, 0, 1, 2))
+
+
+def _columns(xi, kernel, out_hw, stride, dilation):
+    """im2col: the (C*kh*kw, OH*OW*N) matrix whose column for output pixel (oh, ow, n) holds the
+    kh x kw window of every channel of the padded image that this pixel sees. ``xi`` is the
+    image in the internal layout, already padded, (C, H, W, N) (see ``_to_internal``).
+
+    The windows are first read through a strided *view* of shape (C, kh, kw, OH, OW, N), made
+    without copying: xi[c, oh*s + i*d, ow*s + j*d, n] sits at (c, i, j, oh, ow, n). The reshape
+    then copies them once. With the batch innermost, the copy runs over contiguous stretches of
+    N values (of OW*N values when the stride is 1: consecutive windows then sit side by side),
+    not over the 7 to 28 values of an image row as it would from NCHW: 2-2.5x faster for the
+    DCGAN's layers, the conversion to the internal layout included.
     """
-    xp = backend.get_array_module(x)
-    (kh, kw), (oh, ow), (sh, sw), (ph, pw), (dh, dw) = kernel, out_hw, stride, padding, dilation
-    if ph or pw:  # zero padding by hand: xp.pad is general and several times slower
-        n, c, h, w = x.shape
-        padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
-        padded[:, :, ph:ph + h, pw:pw + w] = x
-        x = padded
-    n, c = x.shape[:2]
-    sN, sC, sH, sW = x.strides
+    xp = backend.get_array_module(xi)
+    (kh, kw), (oh, ow), (sh, sw), (dh, dw) = kernel, out_hw, stride, dilation
+    c, n = xi.shape[0], xi.shape[3]
+    sC, sH, sW, sN = xi.strides
     windows = xp.lib.stride_tricks.as_strided(
-        x, shape=(c, kh, kw, n, oh, ow), strides=(sC, sH * dh, sW * dw, sN, sH * sh, sW * sw))
-    return windows.reshape(c * kh * kw, n * oh * ow)
+        xi, shape=(c, kh, kw, oh, ow, n), strides=(sC, sH * dh, sW * dw, sH * sh, sW * sw, sN))
+    return windows.reshape(c * kh * kw, oh * ow * n)
 
 
 def _col2im(cols, out_hw, stride, padding, dilation):
-    """The reverse of im2col: cols of shape (kh, kw, C, N, H, W) are added back onto an image
-    (N, C, *out_hw). Value (i, j, c, n, h, w) belongs to padded pixel (n, c, h*s + i*d, w*s + j*d).
+    """The reverse of im2col: cols of shape (kh, kw, C, H, W, N) are added back onto an image
+    (C, *out_hw, N) in the internal layout. Value (i, j, c, h, w, n) belongs to padded pixel
+    (c, h*s + i*d, w*s + j*d, n).
 
     A loop over the kh*kw kernel offsets adds one whole block cols[i, j] at a time, at a strided
-    slice of the image. The image is built channel-first, (C, N, H, W), so that each block is
-    contiguous, and turned into NCHW once at the end.
+    slice of the image. With the batch innermost each addition runs over contiguous stretches of
+    N values (W*N when the stride is 1) instead of image rows: 2-2.7x faster for the DCGAN's
+    layers, the final conversion to NCHW included. cols[i, j] is one contiguous block (which is
+    why ConvTranspose2dOp orders its rows (i, j, c)); blocks strided over the channels would make
+    the additions about 30% slower. Returns a view, cropped to the unpadded image.
     """
     xp = backend.get_array_module(cols)
-    kh, kw, c, n, h, w = cols.shape
+    kh, kw, c, h, w, n = cols.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     oh, ow = out_hw
     # room for every window, even ones that reach past the padded image (they are cropped off)
     full_h = max(oh + 2 * ph, (h - 1) * sh + (kh - 1) * dh + 1)
     full_w = max(ow + 2 * pw, (w - 1) * sw + (kw - 1) * dw + 1)
-    img = xp.zeros((c, n, full_h, full_w), dtype=cols.dtype)
+    img = xp.zeros((c, full_h, full_w, n), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            img[:, :, i * dh:i * dh + (h - 1) * sh + 1:sh,
+            img[:, i * dh:i * dh + (h - 1) * sh + 1:sh,
                 j * dw:j * dw + (w - 1) * sw + 1:sw] += cols[i, j]
-    return xp.ascontiguousarray(img[:, :, ph:ph + oh, pw:pw + ow].transpose(1, 0, 2, 3))
-
-
-def _channels_first(a):
-    """(N, C, H, W) -> the (C, N*H*W) matrix: one row per channel."""
-    n, c, h, w = a.shape
-    return a.transpose(1, 0, 2, 3).reshape(c, n * h * w)
+    return img[:, ph:ph + oh, pw:pw + ow]
 
 
 class Conv2dOp(Function):
@@ -117,17 +148,16 @@ class Conv2dOp(Function):
         self.stride, self.padding, self.dilation = stride, padding, dilation
 
     def forward(self, x, W, b=None):
-        xp = backend.get_array_module(x, W)
         n, c, h, w = x.shape
         o, _, kh, kw = W.shape
         oh, ow = (conv_output_size(size, k, s, p, d) for size, k, s, p, d in
                   zip((h, w), (kh, kw), self.stride, self.padding, self.dilation))
-        cols = _columns(x, (kh, kw), (oh, ow), self.stride, self.padding, self.dilation)
+        cols = _columns(_to_internal(x, self.padding), (kh, kw), (oh, ow), self.stride, self.dilation)
         self.cols = cols  # kept for the weight gradient, which needs the same columns
-        y = W.reshape(o, c * kh * kw) @ cols             # (O, N*OH*OW): the one matrix product
+        y = W.reshape(o, c * kh * kw) @ cols             # (O, OH*OW*N): the one matrix product
         if b is not None:
             y += b.reshape(o, 1)
-        return xp.ascontiguousarray(y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
+        return _to_nchw(y.reshape(o, oh, ow, n))
 
     def backward(self, gy):
         x, W = self.inputs[:2]
@@ -176,13 +206,15 @@ class ConvTranspose2dOp(Function):
         _, cout, kh, kw = W.shape
         out_hw = tuple(conv_transpose_output_size(size, k, s, p, d, op) for size, k, s, p, d, op in
                        zip((h, w), (kh, kw), self.stride, self.padding, self.dilation, self.output_padding))
-        # each input pixel's contribution to every (kernel offset, output channel): one matrix product
+        # each input pixel's contribution to every (kernel offset, output channel): one matrix product.
+        # W's rows are reordered (kernel offset, output channel), a small copy, so that each
+        # offset's block cols[i, j] comes out contiguous for col2im.
         W_rows = W.transpose(2, 3, 1, 0).reshape(kh * kw * cout, cin)
-        cols = W_rows @ _channels_first(x)               # (kh*kw*C_out, N*H*W)
-        y = _col2im(cols.reshape(kh, kw, cout, n, h, w), out_hw, self.stride, self.padding, self.dilation)
+        cols = W_rows @ _to_internal(x).reshape(cin, h * w * n)   # (kh*kw*C_out, H*W*N)
+        y = _col2im(cols.reshape(kh, kw, cout, h, w, n), out_hw, self.stride, self.padding, self.dilation)
         if b is not None:
-            y += b.reshape(1, cout, 1, 1)
-        return y
+            y += b.reshape(cout, 1, 1, 1)
+        return _to_nchw(y)
 
     def backward(self, gy):
         x, W = self.inputs[:2]
@@ -232,12 +264,13 @@ class Conv2dGradWeightOp(Function):
 
     def forward(self, x, gy):
         c = x.shape[1]
-        o, oh, ow = gy.shape[1:]
+        n, o, oh, ow = gy.shape
         kh, kw = self.kernel
         cols = self.cols
         if cols is None:
-            cols = _columns(x, self.kernel, (oh, ow), self.stride, self.padding, self.dilation)
-        return (_channels_first(gy) @ cols.T).reshape(o, c, kh, kw)   # (O, N*OH*OW) @ (N*OH*OW, C*kh*kw)
+            cols = _columns(_to_internal(x, self.padding), self.kernel, (oh, ow), self.stride, self.dilation)
+        gy_rows = _to_internal(gy).reshape(o, oh * ow * n)   # columns in the order of cols': (oh, ow, n)
+        return (gy_rows @ cols.T).reshape(o, c, kh, kw)   # (O, OH*OW*N) @ (OH*OW*N, C*kh*kw)
 
     def backward(self, ggW):
         x, gy = self.inputs
