@@ -40,6 +40,10 @@ Three ops, whose backward rules are each other, so every second derivative exist
     ConvTranspose2dOp(x, W):     gx = conv2d(gy, W),             gW = Conv2dGradWeightOp(gy, x)
     Conv2dGradWeightOp(x, gy):   gx = conv_transpose2d(gy, ggW), ggy = conv2d(x, ggW)
 
+Conv2dGradWeightOp(x, gy) multiplies gy by the columns of x, so it is handed the columns when
+they exist already: conv2d's forward keeps those of x, and conv_transpose2d's backward passes on
+those that conv2d(gy, W) just made of gy. Each column matrix is then built once per step.
+
 (DeZero's weight-gradient op uses its own output instead of the upstream gradient in its
 backward, so second derivatives through conv weights fail there; ours are gradgradchecked.)
 """
@@ -220,8 +224,15 @@ class ConvTranspose2dOp(Function):
         x, W = self.inputs[:2]
         need = self.needs_input_grad
         s, p, d = self.stride, self.padding, self.dilation
-        gx = _crop(Conv2dOp(s, p, d)(gy, W), x.shape) if need[0] else None
-        gW = Conv2dGradWeightOp(W.shape[2:], s, p, d)(gy, x) if need[1] else None
+        gx = gW = cols = None
+        if need[0]:
+            conv = Conv2dOp(s, p, d)
+            gx = conv(gy, W)
+            if gx.shape == x.shape:  # then the columns of gy that conv made are the ones gW needs
+                cols = conv.cols      # (a cropped gx has columns for pixels that x lacks)
+            gx = _crop(gx, x.shape)
+        if need[1]:
+            gW = Conv2dGradWeightOp(W.shape[2:], s, p, d, cols=cols)(gy, x)
         if len(self.inputs) == 2:
             return gx, gW
         return gx, gW, (gy.sum(axis=(0, 2, 3)) if need[2] else None)
@@ -260,7 +271,7 @@ class Conv2dGradWeightOp(Function):
     def __init__(self, kernel, stride, padding, dilation, cols=None):
         self.kernel = tuple(kernel)
         self.stride, self.padding, self.dilation = stride, padding, dilation
-        self.cols = cols  # im2col of x, when the conv2d forward already made it
+        self.cols = cols  # im2col of x, when an op already made it (see the module docstring)
 
     def forward(self, x, gy):
         c = x.shape[1]
