@@ -131,3 +131,33 @@ def test_conv_errors_name_what_was_expected_and_what_came(call, message):
     """Bad shapes and arguments raise errors a learner can act on."""
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (0, 2, 3, 1), (1, 2, 3, 0)], ids=["NCHW", "NHWC", "CHWN"])
+def test_convolutions_read_inputs_in_any_memory_order(order):
+    """The ops copy their image inputs into their internal (C, H, W, N) layout whatever the strides
+    (and skip the copy when the input already has it): arrays stored NCHW, NHWC or CHWN give the
+    same outputs and gradients, upstream gradients included."""
+    rng = np.random.default_rng(4)
+
+    def stored(a):  # the same values as a, stored in memory in `order`
+        view = np.ascontiguousarray(a.transpose(order)).transpose(np.argsort(order))
+        assert np.array_equal(view, a) and view.flags.c_contiguous == (order == (0, 1, 2, 3))
+        return view
+
+    x = rng.standard_normal((3, 2, 6, 5))
+    W, Wt = rng.standard_normal((4, 2, 3, 3)), rng.standard_normal((2, 4, 3, 3))
+    for conv, weight, expected in [
+            (lambda x, W: F.conv2d(x, W, stride=2, padding=1), W, np_conv2d(x, W, np.zeros(4), 2, 1, 1)),
+            (lambda x, W: F.conv2d(x, W), W, np_conv2d(x, W, np.zeros(4), 1, 0, 1)),  # no padding
+            (lambda x, W: F.conv_transpose2d(x, W, stride=2), Wt, np_conv_transpose2d(x, Wt, np.zeros(4), 2, 0, 0, 1))]:
+        gy = rng.standard_normal(expected.shape)
+        grads = []
+        for x_, gy_ in [(x, gy), (stored(x), stored(gy))]:
+            xt, Wt_ = Tensor(x_, requires_grad=True), Tensor(weight, requires_grad=True)
+            y = conv(xt, Wt_)
+            np.testing.assert_allclose(y.numpy(), expected, rtol=1e-10, atol=1e-10)
+            y.backward(Tensor(gy_))
+            grads.append((xt.grad.numpy(), Wt_.grad.numpy()))
+        for a, b in zip(*grads):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
