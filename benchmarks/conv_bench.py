@@ -5,9 +5,10 @@ shapes, batch 64, float32, CPU) and reports:
 
 * ms per forward+backward step of each network;
 * the time spent inside the convolution ops (Conv2d, ConvTranspose2d, Conv2dGradWeight: their
-  im2col, matrix product and col2im), and their achieved GFLOP/s;
+  conversions between NCHW and their internal (C, H, W, N) layout, im2col, matrix product and
+  col2im), and their achieved GFLOP/s;
 * the time the same matrix products take alone in ``numpy.matmul`` on arrays of the same shapes,
-  and that GFLOP/s.
+  multiplied in the same order, and that GFLOP/s.
 
 The issue's target: the conv ops' total time within 2x of their matrix products alone.
 
@@ -92,18 +93,19 @@ class ConvTimer:
 
 
 def _matmul_dims(op, arrays):
-    """(M, K, N) of the one matrix product inside a conv op call (see minigan/ops/convolution.py)."""
-    if isinstance(op, conv.ConvTranspose2dOp):
+    """(M, K, N) of the one matrix product (M, K) @ (K, N) inside a conv op call, in the order the op
+    multiplies (see minigan/ops/convolution.py)."""
+    if isinstance(op, conv.ConvTranspose2dOp):  # (kh*kw*C_out, C_in) @ (C_in, H*W*N)
         x, W = arrays[:2]
         n, cin, h, w = x.shape
-        return (n * h * w, cin, W.shape[1] * W.shape[2] * W.shape[3])
-    if isinstance(op, conv.Conv2dOp):
+        return (W.shape[1] * W.shape[2] * W.shape[3], cin, h * w * n)
+    if isinstance(op, conv.Conv2dOp):  # (O, C*kh*kw) @ (C*kh*kw, OH*OW*N)
         x, W = arrays[:2]
         o, c, kh, kw = W.shape
         oh, ow = (conv.conv_output_size(size, k, s, p, d) for size, k, s, p, d in
                   zip(x.shape[2:], (kh, kw), op.stride, op.padding, op.dilation))
-        return (x.shape[0] * oh * ow, c * kh * kw, o)
-    x, gy = arrays  # Conv2dGradWeight: (O, N*OH*OW) @ (N*OH*OW, C*kh*kw)
+        return (o, c * kh * kw, oh * ow * x.shape[0])
+    x, gy = arrays  # Conv2dGradWeight: (O, OH*OW*N) @ (OH*OW*N, C*kh*kw)
     n, o, oh, ow = gy.shape
     return (o, n * oh * ow, x.shape[1] * op.kernel[0] * op.kernel[1])
 
