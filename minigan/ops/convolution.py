@@ -27,12 +27,12 @@ channels first and the batch innermost. Each op converts its image input once (`
 which writes the zero padding in the same copy) and its image output once (``_to_nchw``); in
 between, the column matrix has one row per (c, i, j) and one column per (oh, ow, n), the matrix
 products read and write (C, H*W*N) matrices as they are, and col2im adds into a (C, H, W, N)
-image. Why the batch innermost: the copies of im2col and the additions of col2im move one
-window position for every pixel at a time. With NCHW their innermost run is a stretch of an
-image row (7 to 28 values, every other one at stride 2), so NumPy runs a great many short inner
-loops; with the batch innermost every run is N contiguous values (64 in the example, and OW*N at
-stride 1), which makes im2col and col2im 2-3x faster for the DCGAN's layers (batch 64, 5x5
-kernels) even counting the conversions.
+image. Why the batch innermost: im2col copies, and col2im adds, one kernel offset of every
+window at a time. With NCHW the innermost run of such a copy is a stretch of an image row (7 to
+28 values, every other one at stride 2), so NumPy runs a great many short inner loops; with the
+batch innermost every run is N contiguous values (64 in the example, and OW*N at stride 1),
+which makes im2col and col2im about 2-2.5x faster for the DCGAN's layers (batch 64, 5x5
+kernels), the conversions counted in.
 
 Three ops, whose backward rules are each other, so every second derivative exists:
 
@@ -106,7 +106,7 @@ def _columns(xi, kernel, out_hw, stride, dilation):
     without copying: xi[c, oh*s + i*d, ow*s + j*d, n] sits at (c, i, j, oh, ow, n). The reshape
     then copies them once. With the batch innermost, the copy runs over contiguous stretches of
     N values (of OW*N values when the stride is 1: consecutive windows then sit side by side),
-    not over the 7 to 28 values of an image row as it would from NCHW: 2-2.5x faster for the
+    not over the 7 to 28 values of an image row as it would from NCHW: 1.9-2.6x faster for the
     DCGAN's layers, the conversion to the internal layout included.
     """
     xp = backend.get_array_module(xi)
@@ -125,7 +125,7 @@ def _col2im(cols, out_hw, stride, padding, dilation):
 
     A loop over the kh*kw kernel offsets adds one whole block cols[i, j] at a time, at a strided
     slice of the image. With the batch innermost each addition runs over contiguous stretches of
-    N values (W*N when the stride is 1) instead of image rows: 2-2.7x faster for the DCGAN's
+    N values (W*N when the stride is 1) instead of image rows: 1.8-2.7x faster for the DCGAN's
     layers, the final conversion to NCHW included. cols[i, j] is one contiguous block (which is
     why ConvTranspose2dOp orders its rows (i, j, c)); blocks strided over the channels would make
     the additions about 30% slower. Returns a view, cropped to the unpadded image.
