@@ -13,6 +13,16 @@ all off (to measure what they are worth, or if they ever get in the way).
    the process, where the next step reuses them. Measured on a 2-core machine, one GAN step of
    the 100-256-512-1024-784 MLP: 38 ms -> 18 ms; the small MLP 4.8 -> 3.4 ms. The price: the
    process keeps its peak memory instead of shrinking after it (what PyTorch's caching does too).
+
+Tried and dropped, measured on the same 2-core machine (so nobody has to try them again blind):
+
+* Splitting NumPy's big copies (im2col, col2im, layout changes) over both cores with threads.
+  Alone, a 40 MB im2col copy ran 1.8x faster on two threads; inside a training step it gained
+  nothing (DCGAN steps -2% to +4%, within the noise), because each copy follows a BLAS call
+  whose own threads still hold the other core.
+* NumPy's BLAS on one thread, with minigan splitting each big product over its own threads (so
+  that the copies above get the second core): DCGAN steps about 7% faster, MLP steps 10-30%
+  slower (their products are too small to split well). The BLAS's own threading stays.
 """
 import ctypes
 import os
