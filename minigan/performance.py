@@ -14,6 +14,16 @@ all off (to measure what they are worth, or if they ever get in the way).
    the 100-256-512-1024-784 MLP: 38 ms -> 18 ms; the small MLP 4.8 -> 3.4 ms. The price: the
    process keeps its peak memory instead of shrinking after it (what PyTorch's caching does too).
 
+2. **Small matrix products on one BLAS thread** (``matmul``). A BLAS splits every product over
+   all cores, and its threads must meet after each one. For the small products of an MLP GAN
+   (under ``SMALL_PRODUCT_FLOPS``) the meeting costs about as much as the second core saves on a
+   quiet machine; on a busy one (another program computing beside it) a thread that has to wait
+   for a core stalls the product, and an MLP step took 22x its quiet time (PyTorch's: 4x). One
+   thread for those products, all cores for big ones (the convolutions'), chosen per product:
+   the small MLP step on a busy machine 79 -> 7.5 ms (PyTorch: 16), no slower when quiet. This needs
+   threadpoolctl to reach the BLAS; NumPy's own products between minigan's run with the thread
+   count minigan's last product set.
+
 Tried and dropped, measured on the same 2-core machine (so nobody has to try them again blind):
 
 * Splitting NumPy's big copies (im2col, col2im, layout changes) over both cores with threads.
@@ -27,6 +37,8 @@ Tried and dropped, measured on the same 2-core machine (so nobody has to try the
 import ctypes
 import os
 import sys
+
+import numpy as np
 
 #: glibc's mallopt parameters (malloc.h): M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3.
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
@@ -59,10 +71,46 @@ def tune_allocator():
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) & bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 
+#: Products of fewer FLOPs (2 per multiply-add) than this run on one BLAS thread.
+SMALL_PRODUCT_FLOPS = 3 * 10**7
+_blas = []       # threadpoolctl's handles on NumPy's BLAS libraries; empty: leave threads alone
+_threads = None  # the thread count the BLAS was last given (None: not set by us yet)
+_all_threads = 1
+
+
+def matmul(a, b):
+    """``a @ b`` (NumPy's rules), with the BLAS's thread count chosen by the size of the product
+    (see the module docstring): one thread under ``SMALL_PRODUCT_FLOPS``, all cores above."""
+    global _threads
+    if _blas and type(a) is np.ndarray:
+        threads = 1 if 2 * a.size * b.shape[-1] < SMALL_PRODUCT_FLOPS else _all_threads
+        if threads != _threads:  # a library call only when the count changes
+            for lib in _blas:
+                lib.set_num_threads(threads)
+            _threads = threads
+    return a @ b
+
+
+def _find_blas():
+    """NumPy's BLAS libraries, through threadpoolctl (an empty list without it)."""
+    global _all_threads
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return []
+    libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+    _all_threads = max([lib.num_threads for lib in libraries], default=1)
+    return libraries
+
+
 def apply():
     """Apply every setting of this module, unless MINIGAN_TUNING=0. Called by ``import minigan``."""
+    global _blas
     if os.environ.get("MINIGAN_TUNING", "1").strip() == "0":
         applied.clear()
+        _blas = []
         return applied
     applied["allocator"] = tune_allocator()
+    _blas = _find_blas()
+    applied["blas_threads_by_size"] = bool(_blas)
     return applied

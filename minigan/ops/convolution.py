@@ -49,6 +49,7 @@ backward, so second derivatives through conv weights fail there; ours are gradgr
 """
 from .. import backend
 from ..autograd import Function
+from ..performance import matmul  # a @ b, with BLAS threads chosen by its size
 from ..tensor import as_tensor
 from .shaping import getitem
 
@@ -158,7 +159,7 @@ class Conv2dOp(Function):
                   zip((h, w), (kh, kw), self.stride, self.padding, self.dilation))
         cols = _columns(_to_internal(x, self.padding), (kh, kw), (oh, ow), self.stride, self.dilation)
         self.cols = cols  # kept for the weight gradient, which needs the same columns
-        y = W.reshape(o, c * kh * kw) @ cols             # (O, OH*OW*N): the one matrix product
+        y = matmul(W.reshape(o, c * kh * kw), cols)            # (O, OH*OW*N): the one matrix product
         if b is not None:
             y += b.reshape(o, 1)
         return _to_nchw(y.reshape(o, oh, ow, n))
@@ -214,7 +215,7 @@ class ConvTranspose2dOp(Function):
         # W's rows are reordered (kernel offset, output channel), a small copy, so that each
         # offset's block cols[i, j] comes out contiguous for col2im.
         W_rows = W.transpose(2, 3, 1, 0).reshape(kh * kw * cout, cin)
-        cols = W_rows @ _to_internal(x).reshape(cin, h * w * n)   # (kh*kw*C_out, H*W*N)
+        cols = matmul(W_rows, _to_internal(x).reshape(cin, h * w * n))   # (kh*kw*C_out, H*W*N)
         y = _col2im(cols.reshape(kh, kw, cout, h, w, n), out_hw, self.stride, self.padding, self.dilation)
         if b is not None:
             y += b.reshape(cout, 1, 1, 1)
@@ -281,7 +282,7 @@ class Conv2dGradWeightOp(Function):
         if cols is None:
             cols = _columns(_to_internal(x, self.padding), self.kernel, (oh, ow), self.stride, self.dilation)
         gy_rows = _to_internal(gy).reshape(o, oh * ow * n)   # columns in the order of cols': (oh, ow, n)
-        return (gy_rows @ cols.T).reshape(o, c, kh, kw)   # (O, OH*OW*N) @ (OH*OW*N, C*kh*kw)
+        return matmul(gy_rows, cols.T).reshape(o, c, kh, kw)   # (O, OH*OW*N) @ (OH*OW*N, C*kh*kw)
 
     def backward(self, ggW):
         x, gy = self.inputs

@@ -4,8 +4,8 @@ For y = a @ b the vector-Jacobian products are ga = gy @ b^T and gb = a^T @ gy: 
 tell you the rule, since ga must be shaped like a. Batch axes broadcast, so the gradients are
 summed back down to each input's shape.
 """
-from .. import backend
 from ..autograd import Function, ShapeError
+from ..performance import matmul as matmul_with_threads_by_size
 from ..tensor import Tensor, as_tensor, binary_operands
 from .shaping import reshape, sum_to, transpose
 
@@ -20,7 +20,7 @@ class MatMulOp(Function):
     """The graph node of ``matmul`` (just below, with the formula and the backward rule)."""
 
     def forward(self, a, b):
-        return backend.get_array_module(a, b).matmul(a, b)
+        return matmul_with_threads_by_size(a, b)  # a @ b, on 1 BLAS thread if small (performance.py)
 
     def backward(self, gy):
         a, b = self.inputs
@@ -60,7 +60,7 @@ class LinearOp(Function):
     """The graph node of ``linear`` (just below, with the formula and the backward rule)."""
 
     def forward(self, x, W, b=None):
-        y = x @ W.T
+        y = matmul_with_threads_by_size(x, W.T)  # x @ W^T, on 1 BLAS thread if small (performance.py)
         if b is not None:
             y += b
         return y
