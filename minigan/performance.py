@@ -99,7 +99,8 @@ def _find_blas():
     except ImportError:
         return []
     libraries = ThreadpoolController().select(user_api="blas").lib_controllers
-    _all_threads = max([lib.num_threads for lib in libraries], default=1)
+    # the BLAS's own count, as first found (called again, it may find the 1 a small product set)
+    _all_threads = max([_all_threads] + [lib.num_threads for lib in libraries])
     return libraries
 
 
