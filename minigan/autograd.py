@@ -133,6 +133,9 @@ class Function:
     #: ``saves_inputs = False``, so that, as in PyTorch, changing their inputs afterwards is fine.
     saves_inputs = True
     saves_output = False
+    #: Set by ops whose output can be a view of their first input's memory (reshape, transpose,
+    #: slicing, broadcast_to): such an output shares the input's version counter.
+    may_return_view = False
 
     _as_built = None   # on an instance's first call: its attributes as the constructor set them
     _released = False  # becomes True once a backward pass has freed what forward saved
@@ -163,6 +166,8 @@ class Function:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
             raise ShapeError(f"{type(self).__name__} got input shapes {shapes}: {e}") from None
         outputs = tuple(Tensor(y) for y in ys) if type(ys) is tuple else (Tensor(ys),)
+        if self.may_return_view:  # a view of the input shares its version counter (see Tensor._version)
+            _share_counter_with_views(xs[0], outputs[0])
 
         if _grad_mode.enabled:
             needs = tuple([x._requires_grad for x in xs])
@@ -340,6 +345,14 @@ def _run_backward(roots, root_grads, create_graph, retain_graph, wanted=None):
             if not retain_graph:
                 f._release()
     return grads
+
+
+def _share_counter_with_views(x, y):
+    """Give y x's version counter if y's array is a view of x's memory (reshape of a contiguous
+    array, a transpose, a basic slice...); a copy (NumPy made one) keeps a counter of its own."""
+    xp = backend.get_array_module(x._data)
+    if xp.may_share_memory(x._data, y._data):
+        y._counter = x._counter
 
 
 def _check_saved_versions(f, outputs):

@@ -55,7 +55,7 @@ class Tensor:
     * Ops take NumPy's ``axis=``/``keepdims=`` or PyTorch's ``dim=``/``keepdim=``; ``x.max(dim=1)``
       gives the values only (PyTorch's ``amax``), not PyTorch's (values, indices).
     """
-    __slots__ = ("_data", "_version", "grad", "creator", "name", "_requires_grad", "_retain_grad",
+    __slots__ = ("_data", "_counter", "grad", "creator", "name", "_requires_grad", "_retain_grad",
                  "__weakref__")
     # Make ``ndarray + Tensor`` call Tensor.__radd__ instead of NumPy broadcasting over a Tensor.
     __array_ufunc__ = None
@@ -71,7 +71,7 @@ class Tensor:
                 if data.dtype.kind == "f" and not hasattr(original, "dtype"):
                     data = data.astype(DEFAULT_FLOAT)  # Python floats are float32, as in tensor()
         self._data = data
-        self._version = 0
+        self._counter = [0]  # the version counter, in a list so that views can share it
         self.grad = None
         self.creator = None
         self.name = name
@@ -79,6 +79,17 @@ class Tensor:
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
+
+    @property
+    def _version(self):
+        """How many times the values were changed in place. A tensor that shares memory with
+        another (``detach()``, or a view made by reshape, transpose, slicing...) shares its
+        counter too, as in PyTorch: writing through either one is a change to both."""
+        return self._counter[0]
+
+    @_version.setter
+    def _version(self, value):
+        self._counter[0] = value
 
     @property
     def data(self):
@@ -140,8 +151,11 @@ class Tensor:
         self.grad = None
 
     def detach(self):
-        """The same values as a new leaf outside the graph (shares memory, like PyTorch)."""
-        return Tensor(self.data)
+        """The same values as a new leaf outside the graph (shares memory and the version
+        counter, like PyTorch: an in-place change through it is seen by graphs that saved self)."""
+        t = Tensor(self.data)
+        t._counter = self._counter
+        return t
 
     # --- array-like properties ---------------------------------------------------------------
 

@@ -332,3 +332,49 @@ def test_a_number_beside_a_gpu_tensor_goes_to_the_gpu():
     assert x.grad.device == "gpu"
     z = x * [1.0, 2.0, 3.0]  # a list goes to the device of the tensor it meets
     assert z.device == "gpu" and z.dtype == np.float32
+
+
+# --- views and detach() share the version counter (as in PyTorch) ----------------------------
+
+def _graph_that_saves(x):
+    return (x * x).sum()  # mul saves x for its backward
+
+
+def test_an_in_place_change_through_detach_is_seen_by_a_graph_that_saved_the_original():
+    x = minigan.tensor(np.arange(1.0, 5.0), requires_grad=True)
+    loss = _graph_that_saves(x)
+    d = x.detach()
+    with minigan.no_grad():
+        d += 1  # writes into x's memory
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("view", [lambda t: t.reshape(2, 2), lambda t: t[1:], lambda t: t.T,
+                                  lambda t: t.reshape(4, 1).broadcast_to((4, 3))[:, 0]],
+                         ids=["reshape", "slice", "transpose", "broadcast_then_slice"])
+def test_an_in_place_change_through_a_view_is_seen_by_a_graph_that_saved_the_original(view):
+    x = minigan.tensor(np.arange(1.0, 5.0), requires_grad=True)
+    loss = _graph_that_saves(x)
+    with minigan.no_grad():
+        v = view(x)
+        if np.shares_memory(v.data, x.data) and v.data.flags.writeable:
+            v *= 2
+        else:  # broadcast_to gives a read-only view: change the base instead, which the view sees
+            x.data[...] *= 2
+            x._version += 1
+    assert v._version == x._version == 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_a_copy_made_by_reshape_keeps_its_own_counter():
+    x = minigan.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    loss = _graph_that_saves(x)
+    with minigan.no_grad():
+        c = x.T.reshape(6)  # not contiguous: NumPy copies, so c owns its memory
+        assert not np.shares_memory(c.data, x.data)
+        c += 1
+    assert x._version == 0
+    loss.backward()  # x is untouched: backward runs
+    np.testing.assert_array_equal(x.grad.data, 2 * x.data)

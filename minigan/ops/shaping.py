@@ -12,6 +12,7 @@ from ..tensor import Tensor, as_tensor, default, pytorch_alias
 
 class ReshapeOp(Function):
     """The graph node of ``reshape`` (just below, with the formula and the backward rule)."""
+    may_return_view = True  # NumPy returns a view where it can: the two share a version counter
     saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, shape):
@@ -46,6 +47,7 @@ def reshape(x, shape):
 
 class TransposeOp(Function):
     """The graph node of ``transpose`` (just below, with the formula and the backward rule)."""
+    may_return_view = True  # NumPy returns a view where it can: the two share a version counter
     saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, axes=None):
@@ -79,6 +81,7 @@ def transpose(x, axes=None):
 
 class BroadcastToOp(Function):
     """The graph node of ``broadcast_to`` (just below, with the formula and the backward rule)."""
+    may_return_view = True  # NumPy returns a view where it can: the two share a version counter
     saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, shape):
@@ -146,6 +149,7 @@ def _is_advanced(index):
 
 class GetItemOp(Function):
     """The graph node of ``getitem`` (just below, with the formula and the backward rule)."""
+    may_return_view = True  # NumPy returns a view where it can: the two share a version counter
     saves_inputs = False  # backward needs only the inputs' shapes
 
     def __init__(self, index):
