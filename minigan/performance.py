@@ -16,13 +16,13 @@ all off (to measure what they are worth, or if they ever get in the way).
 
 2. **Small matrix products on one BLAS thread** (``matmul``). A BLAS splits every product over
    all cores, and its threads must meet after each one. For the small products of an MLP GAN
-   (under ``SMALL_PRODUCT_FLOPS``) the meeting costs about as much as the second core saves on a
-   quiet machine; on a busy one (another program computing beside it) a thread that has to wait
-   for a core stalls the product, and an MLP step took 22x its quiet time (PyTorch's: 4x). One
-   thread for those products, all cores for big ones (the convolutions'), chosen per product:
-   the small MLP step on a busy machine 79 -> 7.5 ms (PyTorch: 16), no slower when quiet. This needs
-   threadpoolctl to reach the BLAS; NumPy's own products between minigan's run with the thread
-   count minigan's last product set.
+   (under ``SMALL_PRODUCT_FLOPS``) the second core saves little on a quiet machine (a whole
+   step is within the noise either way); on a busy one (another program computing beside it) a
+   thread that has to wait for a core stalls the product, and an MLP step took 22x its quiet
+   time (PyTorch's: 4x). So: one thread for small products, all cores for big ones (the
+   convolutions'), chosen per product. The small MLP step on a busy machine: 79 -> 7.5 ms
+   (PyTorch: 16). This needs threadpoolctl to reach the BLAS; NumPy products of your own run
+   with the thread count that minigan's last product set.
 
 Tried and dropped, measured on the same 2-core machine (so nobody has to try them again blind):
 
