@@ -10,6 +10,10 @@ CuPy is imported lazily, the first time a GPU is asked for, so a CPU-only instal
 it. The default device comes from the ``MINIGAN_DEVICE`` environment variable (``cpu``, ``gpu``,
 ``auto``; unset means ``cpu``).
 
+Tests only: ``MINIGAN_FAKE_CUPY=1`` makes the backend load ``cupy_standin`` (tests/cupy_standin, a
+strict CuPy stand-in run by NumPy) in place of CuPy, so the GPU path is tested on machines
+without a GPU. tests/conftest.py sets it when no real GPU answers; nothing else should.
+
 Randomness: ``manual_seed(seed)`` seeds one generator per device from the same seed, and every
 random draw in minigan (``randn``, ``rand``, dropout masks, data shuffling) goes through
 ``generator(device)``.
@@ -39,7 +43,7 @@ def _load_cupy():
     if _cupy is not None or _cupy_problem is not None:
         return _cupy
     try:
-        import cupy
+        cupy = _import_cupy()
     except Exception as e:  # ImportError, or a broken CUDA install raising something else
         _cupy_problem = f"CuPy is not installed or failed to import ({e}); {_INSTALL_HINT}"
         return None
@@ -54,6 +58,19 @@ def _load_cupy():
                          "check the driver with nvidia-smi, or use device='cpu'")
         return None
     _cupy = cupy
+    return cupy
+
+
+def _import_cupy():
+    """``import cupy``, or the tests' CuPy stand-in when ``$MINIGAN_FAKE_CUPY`` is ``1``."""
+    if os.environ.get("MINIGAN_FAKE_CUPY", "").strip() == "1":
+        try:
+            import cupy_standin
+        except ImportError as e:
+            raise ImportError(f"MINIGAN_FAKE_CUPY=1 asks for the tests' CuPy stand-in, which did "
+                              f"not import ({e}); put the repository's tests/ folder on PYTHONPATH") from None
+        return cupy_standin
+    import cupy
     return cupy
 
 

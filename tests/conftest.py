@@ -2,13 +2,38 @@
 
 * Every test starts from the same random state (``minigan.manual_seed(0)``), so a failure
   seen once can be reproduced by running that test alone.
-* Tests marked ``@pytest.mark.gpu`` need CuPy and a CUDA device. Where either is missing they
-  are skipped, and ``pytest -rs`` prints why (e.g. "CuPy is not installed ...").
+* Tests marked ``@pytest.mark.gpu`` run on the GPU: on real CuPy where a CUDA device answers,
+  and everywhere else on the strict CuPy stand-in in tests/cupy_standin (NumPy behind CuPy's
+  names; it refuses implicit host copies and counts explicit ones), which this file switches on
+  with ``MINIGAN_FAKE_CUPY=1`` before minigan first asks for CuPy. The variable is exported, so
+  the examples the tests start as subprocesses (with tests/ on their PYTHONPATH) use it too.
+  ``MINIGAN_FAKE_CUPY=1 pytest`` forces the stand-in on a GPU machine; ``=0`` forbids it, and the
+  ``gpu`` tests then skip, with the reason, where no GPU answers.
 """
+import os
+import pathlib
+
 import pytest
 
-import minigan
-from minigan import backend
+TESTS = pathlib.Path(__file__).resolve().parent
+
+
+def _real_gpu_answers():
+    """True when real CuPy imports and sees a CUDA device (asked before minigan caches anything)."""
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # not installed, no driver, no device
+        return False
+
+
+if "MINIGAN_FAKE_CUPY" not in os.environ and not _real_gpu_answers():
+    os.environ["MINIGAN_FAKE_CUPY"] = "1"
+if os.environ.get("MINIGAN_FAKE_CUPY") == "1":  # the examples run as subprocesses import it too
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH")) if p)
+
+import minigan  # noqa: E402  (after the environment is settled)
+from minigan import backend  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,9 @@ real state back after the test):
 
 * ``_cupy``         -- the CuPy module once loaded (None when not);
 * ``_cupy_problem`` -- the sentence saying why CuPy cannot be used (None until tried);
-* ``sys.modules["cupy"]`` -- what ``import cupy`` finds.
+* ``sys.modules["cupy"]`` -- what ``import cupy`` finds;
+* ``$MINIGAN_FAKE_CUPY`` -- removed, so the backend looks for real CuPy and not for the tests'
+  CuPy stand-in (which conftest.py switches on where no GPU answers).
 """
 import sys
 import types
@@ -42,9 +44,11 @@ def fake_gpu(monkeypatch):
 
 @pytest.fixture
 def fresh_backend(monkeypatch):
-    """Forget what the backend learnt about CuPy, so the next question tries the import again."""
+    """Forget what the backend learnt about CuPy, so the next question tries the import again
+    (of real CuPy: the tests' stand-in is switched off)."""
     monkeypatch.setattr(backend, "_cupy", None)
     monkeypatch.setattr(backend, "_cupy_problem", None)
+    monkeypatch.delenv("MINIGAN_FAKE_CUPY", raising=False)
 
 
 @pytest.fixture
@@ -160,11 +164,10 @@ def test_minigan_device_gpu_without_cupy(monkeypatch, no_cupy):
 
 # --- when the GPU cannot be had ------------------------------------------------------------------
 
-@pytest.mark.skipif(minigan.gpu_available(),
-                    reason="this machine has a working GPU, so asking for one does not fail")
-def test_asking_for_the_gpu_on_this_cpu_only_machine():
+def test_asking_for_the_gpu_on_this_cpu_only_machine(fresh_backend):
     """On a machine without CuPy, device='gpu' raises DeviceError with the install command."""
-    assert minigan.gpu_available() is False
+    if minigan.gpu_available():
+        pytest.skip("this machine has a working GPU, so asking for one does not fail")
     with pytest.raises(DeviceError) as info:
         minigan.tensor([1.0], device="gpu")
     message = str(info.value)
@@ -222,6 +225,15 @@ def test_cupy_is_probed_only_once(fresh_backend, monkeypatch):
         backend.gpu_available()
         backend.gpu_unavailable_reason()
     assert len(calls) == 1
+
+
+def test_fake_cupy_that_cannot_be_imported_says_where_it_lives(fresh_backend, monkeypatch):
+    """MINIGAN_FAKE_CUPY=1 without tests/ on the path: the reason names the stand-in and the fix."""
+    monkeypatch.setenv("MINIGAN_FAKE_CUPY", "1")
+    monkeypatch.setitem(sys.modules, "cupy_standin", None)
+    assert backend.gpu_available() is False
+    assert "MINIGAN_FAKE_CUPY=1" in backend.gpu_unavailable_reason()
+    assert "tests/ folder on PYTHONPATH" in backend.gpu_unavailable_reason()
 
 
 def test_gpu_unavailable_reason_is_none_with_a_gpu(fake_gpu):

@@ -23,8 +23,12 @@ from minigan.gan.models import Generator
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run(*args, timeout=300):
-    env = dict(os.environ, MPLBACKEND="Agg", MINIGAN_DEVICE="cpu")
+def run(*args, timeout=300, device="cpu"):
+    """Run an example; on the CPU without the tests' CuPy stand-in, so that ``--device auto``
+    means the CPU on a machine without a GPU (test_examples_gpu.py runs them on the GPU)."""
+    env = dict(os.environ, MPLBACKEND="Agg", MINIGAN_DEVICE=device)
+    if device == "cpu":
+        env.pop("MINIGAN_FAKE_CUPY", None)
     result = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=timeout)
     assert result.returncode == 0, f"{args} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
@@ -84,6 +88,7 @@ def test_mnist_gan_ctrl_c_saves_prints_the_resume_command_and_exits_130(tmp_path
     that continues the run is printed, and the exit code is 130 (the shell's "stopped by Ctrl-C")."""
     args = ["examples/mnist_gan.py", "--quiet", "--out", str(tmp_path), "--steps", "100000", "--batch-size", "8"]
     env = dict(os.environ, MPLBACKEND="Agg", MINIGAN_DEVICE="cpu", PYTHONUNBUFFERED="1")
+    env.pop("MINIGAN_FAKE_CUPY", None)  # --device auto: the CPU here, as in run()
     process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     watchdog = threading.Timer(120, process.kill)  # a run that never stops must not hang the tests
