@@ -65,7 +65,7 @@ def test_dcgan_forward_backward_agrees_with_the_cpu_in_float32():
     outputs = []
     for g, d, device in ((G, D, "cpu"), (Gg, Dg, "gpu")):
         logits = d(g(minigan.tensor(z, device=device)))
-        F.binary_cross_entropy_with_logits(logits, np.ones((8, 1), np.float32)).backward()
+        F.binary_cross_entropy_with_logits(logits, minigan.ones(8, 1, device=device)).backward()
         outputs.append([logits.numpy()] + [p.grad.numpy() for p in list(g.parameters()) + list(d.parameters())])
     for a, b in zip(*outputs):
         assert a.dtype == b.dtype == np.float32
