@@ -23,14 +23,17 @@ class TrainingDiverged(RuntimeError):
 
 
 def check_finite(which, loss, step):
-    """Raise TrainingDiverged when ``loss`` (a Tensor or a number) is NaN or infinite. Call it
-    before ``backward()``, so that a bad step never reaches the weights or a checkpoint."""
+    """Raise TrainingDiverged when ``loss`` (a Tensor or a number) is NaN or infinite, else return
+    its value as a float. Call it before ``backward()``, so that a bad step never reaches the
+    weights or a checkpoint; log the value it returns rather than reading the loss again (on a GPU
+    each read is a copy to the host, and the step waits for it)."""
     value = loss.item() if isinstance(loss, Tensor) else float(loss)
     if not math.isfinite(value):
         raise TrainingDiverged(
             f"{which} became {value} at step {step}: training stopped before this step's update, so "
             "the weights and the last checkpoint are intact. Try a lower learning rate or a different "
             "loss (e.g. --loss nonsaturating), and resume from the last checkpoint")
+    return value
 
 
 def grad_norm(params):

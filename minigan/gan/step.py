@@ -57,13 +57,13 @@ def train_step(G, D, objective, g_opt, d_opt, real, labels=None, *, step, z_dim,
         d_loss = d_loss + objective.penalty(critic, real, fake)
     if r1_gamma:  # R1: D's gradient on real images pushed towards 0
         d_loss = d_loss + r1_penalty(critic, real, r1_gamma)
-    check_finite("d_loss", d_loss, step)  # stop before a NaN or inf loss reaches the weights ...
+    d_loss_value = check_finite("d_loss", d_loss, step)  # stop before a NaN or inf loss reaches the weights ...
     d_loss.backward()
     d_grad_norm = check_gradients("D", d_opt, D, step)  # ... or a NaN gradient, which a finite loss can have
     d_opt.step()  # only D's optimiser steps: G's weights are untouched
     if objective.clip_value is not None:  # WGAN: clamp the critic's weights, to keep it Lipschitz
         clip_weights_(D, objective.clip_value)
-    record = dict(d_loss=d_loss.item(), d_real=objective.mean_d_output(real_logits),
+    record = dict(d_loss=d_loss_value, d_real=objective.mean_d_output(real_logits),
                   d_fake=objective.mean_d_output(fake_logits), d_grad_norm=d_grad_norm,
                   g_loss=None, g_grad_norm=None)
 
@@ -74,13 +74,13 @@ def train_step(G, D, objective, g_opt, d_opt, real, labels=None, *, step, z_dim,
     g_opt.zero_grad()
     fake = run(G, randn(n, z_dim, device=real.device), fake_labels)  # with a graph this time
     g_loss = objective.g_loss(run(D, with_noise(fake, noise_std), fake_labels))
-    check_finite("g_loss", g_loss, step)
+    g_loss_value = check_finite("g_loss", g_loss, step)
     g_loss.backward()  # through D into G; the gradients this leaves on D are cleared at D's next update
     record["g_grad_norm"] = check_gradients("G", g_opt, G, step)
     g_opt.step()  # only G's optimiser steps: D's weights are not changed by G's update
     if ema is not None:
         ema.update()  # the moving average of G's weights follows the step just taken
-    record["g_loss"] = g_loss.item()
+    record["g_loss"] = g_loss_value
     return record
 
 
