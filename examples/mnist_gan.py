@@ -183,7 +183,8 @@ def main(argv=None):
                 trainer.end_step(record, bar)  # history, progress bar, periodic checkpoint (and Ctrl-C)
                 if trainer.step >= steps:
                     break
-            trainer.end_epoch(bar)             # this epoch's sample grid and a checkpoint
+            # this epoch's sample grid and a checkpoint (only the checkpoint if we stopped partway)
+            trainer.end_epoch(bar, finished=trainer.batch_in_epoch == len(loader))
             if trainer.step >= steps:
                 break
 

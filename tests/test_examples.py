@@ -15,6 +15,7 @@ import threading
 import numpy as np
 import pytest
 
+import minigan
 import minigan.functional as F
 import minigan.nn as nn
 from minigan.gan import TrainingDiverged, models
@@ -150,3 +151,18 @@ def test_mnist_gan_stops_on_a_nan_gradient_before_it_reaches_the_weights(tmp_pat
     for old, p in zip(before, G.parameters()):
         np.testing.assert_array_equal(old, p.numpy())
     assert not os.path.exists(tmp_path / "checkpoint.npz")
+
+
+def test_mnist_gan_stopped_partway_through_an_epoch_resumes_where_it_stopped(tmp_path):
+    """A run that reaches its --steps partway through an epoch keeps that epoch open: resumed
+    with more steps it trains on from the next batch, and ends exactly where one run would."""
+    common = ["examples/mnist_gan.py", "--quiet", "--batch-size", "8"]  # 500 batches an epoch
+    run(*common, "--out", str(tmp_path / "two"), "--steps", "4")
+    out = run(*common, "--out", str(tmp_path / "two"), "--steps", "7", "--resume")
+    assert "at step 4" in out and "7 steps" in out
+    run(*common, "--out", str(tmp_path / "one"), "--steps", "7")
+    two, one = (minigan.load(str(tmp_path / name / "checkpoint.npz")) for name in ("two", "one"))
+    assert two["step"] == one["step"] == 7
+    for net in ("G", "D"):
+        for key in one[net]:
+            np.testing.assert_array_equal(two[net][key], one[net][key], err_msg=f"{net} {key}")

@@ -43,9 +43,9 @@ def test_a_gpu_run_resumes_on_the_cpu_and_back(tmp_path):
     common = ["examples/mnist_gan.py", "--quiet", "--out", str(tmp_path), "--batch-size", "8"]
     run(*common, "--device", "gpu", "--steps", "4", device="gpu")
     out = run(*common, "--device", "cpu", "--steps", "6", "--resume", device="gpu")
-    assert "resumed from" in out and "at step 4" in out and "done in" in out
+    assert "resumed from" in out and "at step 4" in out and "done in" in out and "6 steps" in out
     out = run(*common, "--device", "gpu", "--steps", "8", "--resume", device="gpu")
-    assert "resumed from" in out and "at step 4" in out and "done in" in out  # the CPU run's checkpoint
+    assert "resumed from" in out and "at step 6" in out and "done in" in out and "8 steps" in out
 
 
 def test_save_on_the_gpu_load_on_the_cpu_and_back(tmp_path):

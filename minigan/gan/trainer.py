@@ -245,12 +245,20 @@ class Trainer:
             except TrainingDiverged as e:
                 print(f"\ninterrupted: {e}")
 
-    def end_epoch(self, bar=None):
+    def end_epoch(self, bar=None, finished=True):
         """Close the bar; unless stopped early, step the learning-rate schedulers and save the
-        epoch's sample grid and a checkpoint."""
+        epoch's sample grid and a checkpoint.
+
+        ``finished=False``: the loop stopped partway through the epoch (it reached its number of
+        steps). The epoch stays open, and only a checkpoint is written, so that a resumed run
+        with more steps goes on with this epoch's next batch (as after Ctrl-C)."""
         if bar is not None:
             bar.close()
         if self._stop:
+            return
+        if not finished:
+            if self.out_dir:
+                self.save_checkpoint(self.checkpoint_path)
             return
         self.epoch, self.batch_in_epoch = self.epoch + 1, 0
         for scheduler in (self.g_scheduler, self.d_scheduler):
