@@ -5,7 +5,9 @@ is needed on the host: the guards (is the loss finite? is the gradient norm fini
 figures logged. Per step with a G update that is 6 (D: its loss, its gradient norm, its mean
 output on the real and on the fake batch; G: its loss and its gradient norm), and 4 in a step
 that updates D only (WGAN's n_critic); ops, backward, the optimisers and the Trainer's
-bookkeeping add none. A copy hidden in an op (``.item()``, ``float()`` of a device scalar, NumPy
+bookkeeping add none. A conditional GAN adds one when its class labels are on the device (their
+range check); the Trainer's labels are on the host, where that check copies nothing, but it
+brings them there from the loader: one copy. A copy hidden in an op (``.item()``, ``float()`` of a device scalar, NumPy
 handed device data) would change these counts, or fail outright on the stand-in.
 
 Counted by the CuPy stand-in (tests/cupy_standin), so these tests skip on a real GPU.
@@ -80,3 +82,28 @@ def test_a_trainer_step_copies_no_more_than_train_step(transfers):
     transfers.reset()
     trainer.end_step(trainer.train_step(real))
     assert transfers.device_to_host == 6
+
+
+@pytest.mark.parametrize("where, copies", [("cpu", 6), ("gpu", 7)])
+def test_a_conditional_step_copies_one_more_only_for_labels_on_the_device(transfers, where, copies):
+    """Class labels are checked (in [0, num_classes)) where they are: on the host for free, on
+    the device with one flag copied back. Before, each embedding lookup copied two numbers (the
+    labels' min and max), ten a step, and labels on the device failed in the models."""
+    G, D = models.build("mlp", width=0.25, num_classes=10)
+    G.to("gpu"), D.to("gpu")
+    objective = get_loss("nonsaturating")
+    g_opt, d_opt = objective.make_optimizer(G.parameters()), objective.make_optimizer(D.parameters())
+    real = minigan.randn(8, 1, 28, 28, device="gpu")
+    labels = minigan.tensor([3, 1, 4, 1, 5, 9, 2, 6], device=where)
+    for _ in range(2):  # the first one warms up the optimisers' state
+        transfers.reset()
+        record = train_step(G, D, objective, g_opt, d_opt, real, labels, step=0, z_dim=100, num_classes=10)
+    assert record["g_loss"] is not None
+    assert transfers.device_to_host == copies
+
+
+def test_labels_out_of_range_on_the_device_are_refused(transfers):
+    G, _ = models.build("mlp", width=0.25, num_classes=10)
+    G.to("gpu")
+    with pytest.raises(IndexError, match=r"indices must be in \[0, 10\), got values from 0 to 10"):
+        G(minigan.randn(2, 100, device="gpu"), minigan.tensor([0, 10], device="gpu"))

@@ -14,6 +14,7 @@ extra image channel for the DCGAN D. Then ``G(z, labels=7)`` draws sevens.
 """
 import numpy as np
 
+from .. import backend
 from .. import functional as F
 from .. import nn
 from ..tensor import Tensor
@@ -65,7 +66,9 @@ def _labels(labels, n, num_classes):
     if labels is None:
         raise ValueError(f"this network is conditional: pass labels (ints in [0, {num_classes}))")
     data = labels.data if isinstance(labels, Tensor) else labels
-    arr = np.full(n, data, dtype=np.int64) if np.ndim(data) == 0 else np.asarray(data)
+    arr = data if hasattr(data, "shape") else np.asarray(data)  # device labels stay on the device
+    if arr.ndim == 0:
+        arr = backend.get_array_module(arr).full(n, arr, dtype=np.int64)
     if arr.shape != (n,):
         raise ValueError(f"expected {n} labels for a batch of {n}, got shape {arr.shape}")
     return arr

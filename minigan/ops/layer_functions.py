@@ -87,12 +87,13 @@ def embedding(indices, weight):
     added to the row it came from.
     """
     idx = indices.data if isinstance(indices, Tensor) else indices
-    xp = backend.get_array_module(weight.data)
-    idx = xp.asarray(idx)
+    idx = idx if hasattr(idx, "dtype") else np.asarray(idx)  # a list or an int: on the host
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
     n = weight.shape[0]
-    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
+    # Checked where the indices are, before they move: host indices cost no copy from the GPU,
+    # and device indices one (a single flag), not two (their min and their max).
+    if idx.size and bool(((idx < 0) | (idx >= n)).any()):
         raise IndexError(f"embedding: indices must be in [0, {n}), got values from {int(idx.min())} "
                          f"to {int(idx.max())}")
-    return getitem(weight, idx)
+    return getitem(weight, backend.get_array_module(weight.data).asarray(idx))
