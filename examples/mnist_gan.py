@@ -72,7 +72,7 @@ def parse_args(argv=None):
                    help="continue from the run folder's checkpoint (Ctrl-C saves one); the flags given "
                         "now win over the checkpoint's settings, and a line names each one replaced")
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice (same seed, same run)")
-    p.add_argument("--smoke", action="store_true", help="a seconds-long run on a few batches, to test the setup")
+    p.add_argument("--smoke", action="store_true", help="a seconds-long run on 256 images (8 steps unless --steps says otherwise), to test the setup")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -150,10 +150,8 @@ def main(argv=None):
     resume_command = shlex.join(["python", os.path.relpath(__file__)]
                                 + [a for a in argv if a != "--resume"] + ["--resume"])
 
-    steps = 8 if args.smoke else (args.steps or DEFAULT_STEPS[args.arch])
+    steps = args.steps or (8 if args.smoke else DEFAULT_STEPS[args.arch])
     epochs = args.epochs or -(-steps // len(loader))
-    if args.smoke:
-        epochs = 2
     if args.epochs:
         steps = epochs * len(loader)
     # a sample grid (and a checkpoint) every epoch, or every few when epochs are short: <= ~20 grids

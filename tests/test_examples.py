@@ -63,7 +63,7 @@ def test_mnist_gan_resume_continues_from_the_checkpoint(tmp_path):
     """--resume picks up the run folder's checkpoint instead of starting again."""
     run("examples/mnist_gan.py", "--smoke", "--quiet", "--out", str(tmp_path), "--steps", "4")
     out = run("examples/mnist_gan.py", "--smoke", "--quiet", "--out", str(tmp_path), "--resume")
-    assert "resumed from" in out and "at step" in out
+    assert "resumed from" in out and "at step 4" in out and "8 steps" in out  # --smoke's 8 steps
 
 
 def test_judge_digits_scores_a_run(tmp_path):
