@@ -1,15 +1,16 @@
-"""How good are a run's digits? Score them with a classifier trained on real MNIST.
+"""How good are a run's digits? Score them with the classifier minigan ships (trained on real MNIST).
 
     python examples/judge_digits.py runs/mnist-mlp-nonsaturating
 
-1. Train a small classifier on the real training digits (minigan, a few seconds) and report its
-   accuracy on the held-out test digits: the judge must itself be good.
-2. Draw 10,000 digits from the run's generator (its EMA weights) and report, next to the same
-   numbers for real test digits:
-   * the classifier score ("MNIST score": the Inception Score formula, 10 splits; at most 10);
-   * the mean confidence of the classifier (recognisable digits give confident answers);
-   * how often each class appears (varied digits cover all ten);
-   * the Fréchet distance to real test digits in the classifier's feature space.
+1. Load the shipped judge (``minigan.metrics.load_classifier``, trained by
+   ``tools/train_classifier.py``) and report its accuracy on the held-out real digits: the judge
+   must itself be good.
+2. Draw digits from the run's generator (its EMA weights, 10,000 by default) and score them next
+   to real held-out digits and real training digits (``minigan.metrics``; each score's formula is
+   in its docstring), with one sentence per number saying what it measures.
+
+The real rows are the yardstick: a score means little alone, but "0.9 of real" does. Compare runs
+with the same --samples: most of these numbers depend on the sample count.
 """
 import argparse
 import json
@@ -20,53 +21,20 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import minigan  # noqa: E402
-import minigan.functional as F  # noqa: E402
-import minigan.nn as nn  # noqa: E402
-from minigan import data, optim  # noqa: E402
-from minigan.gan.metrics import classifier_score, frechet_distance  # noqa: E402
+from minigan import data, metrics  # noqa: E402
 from minigan.gan.models import build  # noqa: E402
 
-
-class Classifier(nn.Module):
-    """784 -> 512 -> 256 -> 10, ReLU and dropout; ``features`` is the 256-d layer."""
-
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.3),
-                                  nn.Linear(512, 256), nn.ReLU())
-        self.head = nn.Linear(256, 10)
-
-    def features(self, x):
-        return self.body(x)
-
-    def forward(self, x):
-        return self.head(self.features(x))
-
-
-def train_classifier(train, epochs=30, seed=0):
-    minigan.manual_seed(seed)
-    net = Classifier()
-    opt = optim.Adam(net.parameters(), lr=1e-3)
-    x = data.to_unit_range(train.images)[:, None]
-    loader = data.DataLoader((x, train.labels.astype(np.int64)), batch_size=128, seed=seed)
-    for epoch in range(epochs):
-        loader.set_epoch(epoch)
-        for xb, yb in loader:
-            opt.zero_grad()
-            F.cross_entropy(net(xb), yb.numpy()).backward()
-            opt.step()
-    return net.eval()
-
-
-def predict(net, images, batch=1000):
-    """Class probabilities and features for float images in [-1, 1] shaped (N, 1, 28, 28)."""
-    probs, feats = [], []
-    with minigan.no_grad():
-        for i in range(0, len(images), batch):
-            f = net.features(minigan.Tensor(images[i:i + batch]))
-            probs.append(F.softmax(net.head(f), axis=1).numpy())
-            feats.append(f.numpy())
-    return np.concatenate(probs), np.concatenate(feats)
+EXPLAIN = {
+    "score": "classifier score (Inception Score formula, 10 splits, at most 10): high when each digit is "
+             "confidently one class and all classes appear",
+    "confidence": "mean top probability: how sure the judge is, on average, of what each digit is",
+    "kl_uniform": "KL of the class shares to uniform (nats; 0 = every digit equally often, 2.30 = one digit only)",
+    "frechet": "Fréchet distance to the real held-out digits in the judge's 64 features (lower is closer; "
+               "biased up for small sets)",
+    "kid": "kernel distance (KID) to the real held-out digits, +- its standard error (0 = same distribution)",
+    "precision": "precision: share of these digits that lie among real ones in feature space (quality)",
+    "recall": "recall: share of real digits that these digits come near (diversity)",
+}
 
 
 def load_generator(run):
@@ -82,30 +50,32 @@ def load_generator(run):
     return G.eval(), config
 
 
-def describe(name, probs, feats, real_feats):
-    score, spread = classifier_score(probs)
-    counts = np.bincount(probs.argmax(1), minlength=10) / len(probs)
-    fd = frechet_distance(feats, real_feats)
-    print(f"  {name:24s} score {score:5.2f} +- {spread:4.2f}   confidence {probs.max(1).mean():.3f}   "
-          f"Frechet {fd:8.2f}   classes " + " ".join(f"{c:.2f}" for c in counts))
-    return dict(score=score, confidence=float(probs.max(1).mean()), frechet=fd, classes=counts.tolist())
+def describe(probs, feats, real_feats):
+    """Every score of one set of digits against the real held-out features."""
+    score = metrics.classifier_score(probs)
+    shares = metrics.class_histogram(probs)
+    subsets = max(2, min(10, len(feats) // 100, len(real_feats) // 100))
+    kid = metrics.kernel_distance(feats, real_feats, subsets=subsets)
+    pr = metrics.precision_recall(real_feats, feats)
+    return dict(score=score.mean, score_std=score.std, confidence=float(probs.max(1).mean()),
+                kl_uniform=metrics.kl_to_uniform(shares), frechet=metrics.frechet_distance(feats, real_feats),
+                kid=kid.mean, kid_std_error=kid.std_error, precision=pr.precision, recall=pr.recall,
+                classes=shares.tolist())
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("run", help="a run folder made by examples/mnist_gan.py (holds run.json and checkpoint.npz)")
     p.add_argument("--samples", type=int, default=10000, help="generated digits to score")
-    p.add_argument("--seed", type=int, default=0, help="seed for the classifier and the samples")
-    p.add_argument("--classifier-epochs", type=int, default=30, help="training epochs of the judging classifier")
+    p.add_argument("--seed", type=int, default=0, help="seed for the generator's noise")
     args = p.parse_args(argv)
 
-    train, test = data.mnist("train"), data.mnist("test", verbose=False)
-    net = train_classifier(train, epochs=args.classifier_epochs, seed=args.seed)
-    test_x = data.to_unit_range(test.images)[:, None]
-    test_probs, test_feats = predict(net, test_x)
-    accuracy = (test_probs.argmax(1) == test.labels).mean()
-    print(f"judge: a classifier trained on {len(train):,} real digits; accuracy on {len(test):,} "
-          f"held-out test digits {accuracy:.3f}")
+    info = metrics.classifier_info()
+    train, test = data.mnist("train", verbose=False), data.mnist("test", verbose=False)
+    test_probs, test_feats = metrics.classifier_outputs(data.to_unit_range(test.images)[:, None])
+    accuracy = float((test_probs.argmax(1) == test.labels).mean())
+    print(f"judge: the shipped classifier ({info['parameters']:,} weights), trained on {info['trained_on']}; "
+          f"accuracy {accuracy:.3f} on {len(test):,} real held-out digits (recorded: {info['held_out_accuracy']:.3f})")
 
     G, config = load_generator(args.run)
     minigan.manual_seed(args.seed)
@@ -115,16 +85,29 @@ def main(argv=None):
             n = min(1000, args.samples - i)
             labels = (np.arange(n) % 10,) if config["conditional"] else ()
             fakes.append(G(minigan.randn(n, 100), *labels).numpy())
-    fake_probs, fake_feats = predict(net, np.concatenate(fakes))
-    train_probs, train_feats = predict(net, data.to_unit_range(train.images[:len(test)])[:, None])
+    fake_probs, fake_feats = metrics.classifier_outputs(np.concatenate(fakes))
+    n_ref = min(len(test), len(train))
+    train_probs, train_feats = metrics.classifier_outputs(data.to_unit_range(train.images[:n_ref])[:, None])
 
-    print(f"scores (10 splits; class shares 0..9; Frechet distance to the {len(test):,} test digits):")
-    real = describe("real test digits", test_probs, test_feats, test_feats)
-    ref = describe(f"real train digits ({len(test)})", train_probs, train_feats, test_feats)
-    gen = describe(f"{config['arch']}/{config['loss']} samples", fake_probs, fake_feats, test_feats)
-    with open(os.path.join(args.run, "scores.json"), "w") as f:
-        json.dump(dict(classifier_accuracy=float(accuracy), real_test=real, real_train=ref, generated=gen), f, indent=1)
-    print(f"saved {os.path.join(args.run, 'scores.json')}")
+    rows = {"real held-out digits": describe(test_probs, test_feats, test_feats),
+            f"real train digits ({n_ref:,})": describe(train_probs, train_feats, test_feats),
+            f"{config['arch']}/{config['loss']} samples ({args.samples:,})": describe(fake_probs, fake_feats, test_feats)}
+    names = list(rows)
+    print(f"\n{'':38s}" + "".join(f"{name[:24]:>26s}" for name in names))
+    for key, sentence in EXPLAIN.items():
+        cells = [f"{r[key]:.3f}" + (f" +- {r['kid_std_error']:.3f}" if key == "kid" else "") for r in rows.values()]
+        print(f"{key:38s}" + "".join(f"{c:>26s}" for c in cells) + f"\n    ({sentence})")
+    for name, r in rows.items():
+        print(f"class shares 0..9, {name}: " + " ".join(f"{c:.2f}" for c in r["classes"]))
+    real_score = rows[names[0]]["score"]
+    print(f"\nthe samples score {rows[names[2]]['score'] / real_score:.2f} of the real held-out digits' classifier score. "
+          f"The held-out column compares that set with itself (distances 0); the train column shows what a "
+          f"second real set of {n_ref:,} digits scores, the best a generator can hope for here.")
+    out = os.path.join(args.run, "scores.json")
+    with open(out, "w") as f:
+        json.dump(dict(classifier_accuracy=accuracy, classifier=info, real_test=rows[names[0]],
+                       real_train=rows[names[1]], generated=rows[names[2]]), f, indent=1)
+    print(f"saved {out}")
 
 
 if __name__ == "__main__":

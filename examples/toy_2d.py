@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import minigan  # noqa: E402
 import minigan.nn as nn  # noqa: E402
-from minigan import data, gan  # noqa: E402
+from minigan import data, gan, metrics  # noqa: E402
 from minigan.gan import Trainer  # noqa: E402
 from minigan.plotting import save_scatter  # noqa: E402
 
@@ -82,7 +82,7 @@ def train_one(dataset, loss, seed, steps, batch, out, lr=2e-4, hidden=128, plots
     trainer.fit(loader, epochs=-(-steps // len(loader)))  # snapshot() stops it after `steps`
     seconds = time.perf_counter() - start
     final = trainer.sample(2500).numpy()
-    coverage = data.mode_coverage(final, centres, spec["std"])
+    coverage = metrics.mode_coverage(final, centres, spec["std"])
     return coverage.modes, len(centres), coverage.high_quality, seconds
 
 

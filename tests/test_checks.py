@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import minigan
+import minigan.metrics
 import minigan.nn as nn
 from minigan.checks import check_flag, check_int, check_number, check_seed
 from minigan.data import DataLoader
@@ -90,7 +91,7 @@ def test_layers_optimisers_and_loaders_use_them():
     with pytest.raises(TypeError, match=r"^DataLoader: seed must be a non-negative int or None, got -1$"):
         DataLoader(np.zeros((4, 2)), batch_size=2, seed=-1)
     with pytest.raises(ValueError, match=r"^mode_coverage: std must be positive, got 0$"):
-        minigan.data.mode_coverage(np.zeros((1, 2)), np.zeros((2, 2)), 0)
+        minigan.metrics.mode_coverage(np.zeros((1, 2)), np.zeros((2, 2)), 0)
     # NumPy integers are ints: a width read from an array makes a layer like any other
     layer = nn.Linear(np.int64(3), np.int32(2))
     assert (layer.in_features, layer.out_features) == (3, 2) and type(layer.in_features) is int

@@ -1,4 +1,4 @@
-"""Toy 2-D distributions for watching mode collapse, and the VEEGAN metrics that measure it.
+"""Toy 2-D distributions for watching mode collapse (``minigan.metrics.mode_coverage`` measures it).
 
 Both distributions are mixtures of equally likely round Gaussians (the same ``std`` on each axis):
 
@@ -11,21 +11,12 @@ Both distributions are mixtures of equally likely round Gaussians (the same ``st
 The defaults (ring: radius 1, std 0.01; grid: spacing 2, std 0.05) are those of VEEGAN
 (Srivastava et al., 2017) and PacGAN (Lin et al., 2018).
 
-``mode_coverage`` scores a generator's samples as VEEGAN does: a sample is *high quality* when it
-lies within 3 standard deviations of its nearest mode's mean; a mode is *captured* when it is the
-nearest mode of at least one high-quality sample. For samples from the true 2-D distribution
-the distance to the mean, divided by std, follows a chi distribution with 2 degrees of freedom, so
-the expected high-quality share is P(r < 3) = 1 - exp(-9/2) = 0.9889.
+``minigan.metrics.mode_coverage`` scores a generator's samples on them as VEEGAN does.
 """
-from collections import namedtuple
-
 import numpy as np
 
 from .. import backend
 from ..checks import check_int, check_number
-
-Coverage = namedtuple("Coverage", ["modes", "high_quality"])
-Coverage.__doc__ = "modes: how many modes are captured (int); high_quality: the share of high-quality samples (float)"
 
 
 def _rng(rng):
@@ -80,23 +71,3 @@ def grid(n, side=5, spacing=2.0, std=0.05, rng=None):
     centres = grid_centres(side, spacing)
     return mixture(n, centres, std, rng), centres
 
-
-def mode_coverage(samples, centres, std):
-    """VEEGAN's scores for ``samples`` (n, 2) against a mixture with these ``centres`` and ``std``.
-
-    Returns ``Coverage(modes, high_quality)``: the number of modes captured and the share of
-    high-quality samples (see the module docstring). Accepts arrays or Tensors on any device.
-    """
-    samples = backend.as_numpy(getattr(samples, "data", samples)).astype(np.float64)
-    centres = backend.as_numpy(getattr(centres, "data", centres)).astype(np.float64)
-    if samples.ndim != 2 or centres.ndim != 2 or samples.shape[1] != centres.shape[1]:
-        raise ValueError(f"mode_coverage expects samples (n, d) and centres (modes, d) with the same d; "
-                         f"got samples {samples.shape} and centres {centres.shape}")
-    if len(samples) == 0 or len(centres) == 0:
-        raise ValueError(f"mode_coverage needs at least one sample and one centre; got {len(samples)} "
-                         f"samples and {len(centres)} centres")
-    check_number("mode_coverage", "std", std, low=0, low_open=True, expected="positive")
-    distances = np.linalg.norm(samples[:, None, :] - centres[None, :, :], axis=2)  # (n, modes)
-    nearest = distances.argmin(axis=1)
-    good = distances[np.arange(len(samples)), nearest] < 3 * std
-    return Coverage(modes=int(np.unique(nearest[good]).size), high_quality=float(good.mean()))

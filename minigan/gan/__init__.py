@@ -1,6 +1,7 @@
 """GAN training pieces: the objectives (``losses.py``), the gradient penalties (``penalties.py``),
 one training step (``step.py``) and its guards (``guards.py``), the training loop around it
-(``trainer.py``), the example's networks (``models.py``) and scores (``metrics.py``).
+(``trainer.py``) and the example's networks (``models.py``). The scores that judge samples are in
+``minigan.metrics``.
 
     import minigan.gan as gan
 
@@ -18,7 +19,6 @@ from .losses import (LOSSES, GANLoss, HingeLoss, LSGANLoss, MinimaxLoss, NonSatu
                      WGANLoss, canonical_name, clip_weights_, get_loss)
 from .penalties import GradientPenalty, R1Penalty, gradient_penalty, input_gradient, r1_penalty
 from .ema import EMA
-from .metrics import classifier_score, frechet_distance
 from .guards import TrainingDiverged, check_finite, check_gradients
 from .step import train_step
 from .trainer import Trainer
@@ -29,5 +29,4 @@ __all__ = [
     "WGANGPLoss", "HingeLoss", "clip_weights_",
     "gradient_penalty", "r1_penalty", "input_gradient", "GradientPenalty", "R1Penalty",
     "train_step", "Trainer", "TrainingDiverged", "check_finite", "check_gradients", "EMA", "models",
-    "classifier_score", "frechet_distance",
 ]
