@@ -23,6 +23,7 @@ import minigan
 import minigan.nn as nn
 from minigan import Tensor
 from minigan.gan.models import Discriminator, Generator
+from minigan.metrics import DigitClassifier
 from minigan.nn.utils import spectral_norm
 
 
@@ -176,6 +177,8 @@ LAYER_CASES = [
                                                   nn.Linear(49, 1)),
                                     num_classes=3, embed_dim=784, label_as_channel=True),
               with_labels((2, 1, 28, 28), 3)),
+    # The judge of minigan.metrics, whole (checked along a random direction, like the GAN networks).
+    LayerCase("DigitClassifier", DigitClassifier, randn(2, 1, 28, 28)),
 ]
 
 # The loss modules, with each reduction ('none' checks a random upstream gradient per element).
