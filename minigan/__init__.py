@@ -26,7 +26,7 @@ from . import nn
 from .serialization import load, save
 from .safetensors import load_safetensors, save_safetensors
 from . import optim
-from . import data, gan
+from . import data, gan, metrics
 
 float32 = "float32"
 float64 = "float64"
@@ -38,5 +38,5 @@ __all__ = [
     "Function", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "gradcheck", "gradgradcheck", "GradcheckError", "ShapeError", "DeviceError",
     "get_array_module", "gpu_available", "backend", "functional", "float32", "float64",
-    "optim", "nn", "save", "load", "save_safetensors", "load_safetensors",
+    "optim", "nn", "save", "load", "save_safetensors", "load_safetensors", "data", "gan", "metrics",
 ]
