@@ -93,10 +93,11 @@ def main(argv=None):
             f"real train digits ({n_ref:,})": describe(train_probs, train_feats, test_feats),
             f"{config['arch']}/{config['loss']} samples ({args.samples:,})": describe(fake_probs, fake_feats, test_feats)}
     names = list(rows)
-    print(f"\n{'':38s}" + "".join(f"{name[:24]:>26s}" for name in names))
+    width = max(len(name) for name in names) + 2  # every column as wide as the longest title
+    print(f"\n{'':12s}" + "".join(f"{name:>{width}s}" for name in names))
     for key, sentence in EXPLAIN.items():
         cells = [f"{r[key]:.3f}" + (f" +- {r['kid_std_error']:.3f}" if key == "kid" else "") for r in rows.values()]
-        print(f"{key:38s}" + "".join(f"{c:>26s}" for c in cells) + f"\n    ({sentence})")
+        print(f"{key:12s}" + "".join(f"{c:>{width}s}" for c in cells) + f"\n    ({sentence})")
     for name, r in rows.items():
         print(f"class shares 0..9, {name}: " + " ".join(f"{c:.2f}" for c in r["classes"]))
     real_score = rows[names[0]]["score"]
