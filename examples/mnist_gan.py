@@ -190,6 +190,10 @@ def main(argv=None):
     # samples_epochNNN.png show the same 64 noise vectors each time: watch blobs become digits.
     # interpolation.png walks in a straight line between two z: a smooth morph from one digit
     # into another means G learned a continuous map, not a lookup table of training images.
+    # losses.png: the losses, D(x) and D(G(z)) against the objective's equilibrium (dashed), and
+    # both gradient norms on a log scale: with --loss minimax, G's stays flat near 1 while the
+    # default's keeps growing. d_outputs_epochNNN.png, beside each grid: D's outputs on a real
+    # batch and on the grid's samples; two lumps far apart mean D tells them apart with ease.
     trainer.plot_losses()
     final = trainer.sample(z=trainer.fixed_z, labels=trainer.fixed_labels)
     save_image_grid(final, os.path.join(out, "samples_final.png"), nrow=num_classes or 8,

@@ -1,4 +1,5 @@
-"""Pictures of a GAN run, saved as PNG: grids of images, loss curves, and 2-D scatter plots.
+"""Pictures of a GAN run, saved as PNG: grids of images, training curves (losses, D's outputs,
+gradient norms), histograms of D's outputs, and 2-D scatter plots.
 
 A grid draws each pixel by its value on a fixed scale, the range the images are declared to take
 (``value_range``, [-1, 1] by default: a tanh generator's and ``data.to_unit_range``'s): the low end
@@ -87,34 +88,112 @@ def save_image_grid(images, path, nrow=8, title=None, value_range=(-1, 1)):
     _save(fig, path)
 
 
-def plot_history(history, path, smooth=50):
-    """Loss curves of D and G (and mean D outputs) over training steps, saved to ``path`` (PNG).
+# The panels of the loss plot: (title, y-axis label, the history columns drawn, their legend names).
+_PANELS = [
+    ("losses", "loss", ("d_loss", "g_loss"), ("D loss", "G loss")),
+    ("D's mean output on real and fake batches", "mean D output", ("d_real", "d_fake"), ("D(x)", "D(G(z))")),
+    ("gradient norms (log scale)", "gradient norm", ("d_grad_norm", "g_grad_norm"), ("D", "G")),
+]
 
-    ``history`` is a dict of equal-length lists (``step``, ``d_loss``, ``g_loss``, optionally
-    ``d_real``, ``d_fake``); curves are shown raw (faint) and as a running mean over ``smooth`` steps.
+
+def moving_average(values, window):
+    """The mean of each ``window`` consecutive values (``len(values) - window + 1`` of them)."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.convolve(values, np.ones(window) / window, mode="valid")
+
+
+def history_figure(history, smooth=50, equilibrium=None, probability=False, title=None):
+    """The loss plot as a matplotlib figure (``plot_history`` saves it): one panel each for the
+    losses, D's mean outputs D(x) and D(G(z)), and the gradient norms of D and G (log scale).
+
+    ``history`` is a dict of equal-length lists: ``step`` and any of ``d_loss``, ``g_loss``,
+    ``d_real``, ``d_fake``, ``d_grad_norm``, ``g_grad_norm`` (a panel whose columns are all
+    missing is left out). NaN marks a step without a value (no G update under n_critic > 1): those
+    steps are skipped. Each curve is drawn raw (faint) and, once it has at least ``2 * smooth``
+    values, as a moving average over ``smooth`` of them on top, since one step's figures are noisy.
+    ``equilibrium``: D's output once G matches the data (the objective's ``equilibrium_d_output``),
+    drawn as a dashed line in the D output panel; ``probability``: whether D's outputs are
+    probabilities (the BCE-based objectives) or raw scores, for the axis label.
     """
     plt = _pyplot()
     steps = np.asarray(history["step"])
-    panels = [("loss", ("d_loss", "g_loss")), ("mean D output", ("d_real", "d_fake"))]
-    panels = [(t, [k for k in keys if k in history and len(history[k])]) for t, keys in panels]
-    panels = [p for p in panels if p[1]]
+    panels = []
+    for panel_title, label, keys, names in _PANELS:
+        present = [(k, n) for k, n in zip(keys, names) if len(history.get(k, ())) and np.isfinite(history[k]).any()]
+        if present:
+            panels.append((panel_title, label, present))
+    if not panels:
+        raise ValueError(f"nothing to plot: the history has no finite values under {[k for p in _PANELS for k in p[2]]}")
     fig, axes = plt.subplots(len(panels), 1, figsize=(7, 2.6 * len(panels)), sharex=True, squeeze=False)
-    for ax, (title, keys) in zip(axes[:, 0], panels):
-        for key in keys:
+    for ax, (panel_title, label, present) in zip(axes[:, 0], panels):
+        for key, name in present:
             values = np.asarray(history[key], dtype=np.float64)
-            line, = ax.plot(steps, values, alpha=0.25, linewidth=0.8)
-            if len(values) >= 2 * smooth:
-                kernel = np.ones(smooth) / smooth
-                ax.plot(steps[smooth - 1:], np.convolve(values, kernel, mode="valid"),
-                        color=line.get_color(), label=key)
+            kept = np.isfinite(values)  # NaN: no value at that step
+            x, y = steps[kept], values[kept]
+            line, = ax.plot(x, y, alpha=0.25, linewidth=0.8)
+            if len(y) >= 2 * smooth:  # the average sits at the last step of its window
+                ax.plot(x[smooth - 1:], moving_average(y, smooth), color=line.get_color(),
+                        label=f"{name} ({smooth}-step mean)")
             else:
-                line.set_label(key)
-        ax.set_ylabel(title)
-        ax.legend(loc="upper right", fontsize=8)
+                line.set_label(name)
+        kind = present[0][0]  # the panel's first column says which panel this is
+        if kind.endswith("grad_norm"):
+            ax.set_yscale("log")  # a vanishing gradient is orders of magnitude down, not a little
+        if kind in ("d_real", "d_fake"):
+            label = "D's probability 'real'" if probability else "D's raw score"
+            if equilibrium is not None:
+                ax.axhline(equilibrium, color="black", linestyle="--", linewidth=1,
+                           label=f"equilibrium ({equilibrium:g})")
+        ax.set_title(panel_title, fontsize=9)
+        ax.set_ylabel(label)
+        ax.legend(loc="upper right", fontsize=7)
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("training step")
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    _save(fig, path)
+    return fig
+
+
+def plot_history(history, path, smooth=50, equilibrium=None, probability=False, title=None):
+    """Save the loss plot (``history_figure``: losses, D(x) and D(G(z)), gradient norms) to ``path`` (PNG)."""
+    _save(history_figure(history, smooth, equilibrium, probability, title), path)
+
+
+def d_outputs_figure(real, fake, equilibrium=None, probability=False, title=None, bins=30):
+    """Two histograms on one axis: D's outputs on each image of a real batch and of a fake batch.
+
+    Early in training the two lumps sit apart (D tells them apart with ease); as G improves they
+    slide together, towards the dashed ``equilibrium`` line where there is one. A D that wins
+    outright pushes them to the two ends. ``probability``: the outputs are probabilities in
+    [0, 1] (the BCE-based objectives), drawn on that fixed scale; else raw scores.
+    """
+    plt = _pyplot()
+    real = np.asarray(real, dtype=np.float64).reshape(-1)
+    fake = np.asarray(fake, dtype=np.float64).reshape(-1)
+    if probability:
+        edges = np.linspace(0, 1, bins + 1)
+    else:  # one set of bins for both, so that the two bars of a bin compare
+        both = np.concatenate([real, fake])
+        both = both[np.isfinite(both)]
+        low, high = (both.min(), both.max()) if both.size else (0.0, 1.0)
+        edges = np.linspace(low, high if high > low else low + 1, bins + 1)
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.hist(real, bins=edges, alpha=0.6, label=f"real: D(x), mean {real.mean():.3g}")
+    ax.hist(fake, bins=edges, alpha=0.6, label=f"fake: D(G(z)), mean {fake.mean():.3g}")
+    if equilibrium is not None:
+        ax.axvline(equilibrium, color="black", linestyle="--", linewidth=1, label=f"equilibrium ({equilibrium:g})")
+    ax.set_xlabel("D's probability 'real'" if probability else "D's raw score")
+    ax.set_ylabel("images")
+    ax.set_title(title or "D's outputs on a real and a fake batch", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def save_d_outputs(real, fake, path, equilibrium=None, probability=False, title=None):
+    """Save ``d_outputs_figure`` (histograms of D's outputs on real and on fake images) to ``path`` (PNG)."""
+    _save(d_outputs_figure(real, fake, equilibrium, probability, title), path)
 
 
 def save_scatter(points, path, centres=None, title=None, limit=None):

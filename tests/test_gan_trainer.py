@@ -261,7 +261,8 @@ def test_save_checkpoint_refuses_a_state_with_nan_and_keeps_the_last_good_file(t
             trainer.save_checkpoint(trainer.checkpoint_path)
         array()[...] = saved
         assert open(trainer.checkpoint_path, "rb").read() == good
-    assert sorted(os.listdir(tmp_path)) == sorted(["checkpoint.npz", "losses.png", "samples_epoch001.png"])
+    assert sorted(os.listdir(tmp_path)) == sorted(["checkpoint.npz", "losses.png", "samples_epoch001.png",
+                                                "d_outputs_epoch001.png"])
 
 
 def test_an_unusable_out_dir_fails_when_the_trainer_is_made_naming_the_path(tmp_path):
@@ -544,3 +545,69 @@ def test_the_gradient_guard_and_the_checkpoint_guard_on_the_gpu(tmp_path):
     next(iter(trainer.D.parameters())).data[...] = float("inf")
     with pytest.raises(TrainingDiverged, match="not saving"):
         trainer.save_checkpoint(trainer.checkpoint_path)
+
+
+# --- diagnostics: D's outputs, gradient norms, histograms, the progress bar ---------------------
+
+@pytest.mark.parametrize("loss, options, expected", [
+    ("nonsaturating", {}, 0.5), ("minimax", {}, 0.5), ("minimax", {"label_smoothing": 0.2}, 0.4),
+    ("lsgan", {}, 0.5), ("lsgan", {"a": -1.0, "b": 1.0, "c": 0.0}, 0.0),
+    ("wgan", {}, None), ("wgan-gp", {}, None), ("hinge", {}, None)])
+def test_each_objective_names_d_s_output_at_equilibrium(loss, options, expected):
+    objective = get_loss(loss, **options)
+    assert objective.equilibrium_d_output == expected
+    if expected is None:
+        return
+    # Check it against the loss itself: once G matches the data, D sees the same images as real
+    # and as fake, so its best output on them is the one logit c minimising d_loss(c, c).
+    logits = np.linspace(-4, 4, 8001)  # steps of 0.001
+    losses = [objective.d_loss(minigan.tensor([c]), minigan.tensor([c])).item() for c in logits]
+    best = minigan.tensor([logits[int(np.argmin(losses))]])
+    assert objective.d_outputs(best)[0] == pytest.approx(expected, abs=1e-3)
+
+
+@pytest.mark.parametrize("num_classes", [None, 10])
+def test_every_sample_grid_gets_d_output_histograms_beside_it(tmp_path, num_classes):
+    trainer = make_trainer(tmp_path, num_classes=num_classes, sample_every=4)
+    trainer.fit(loader_for(num_classes), epochs=2)  # 6 steps an epoch: grids at steps 4, 8, 12 and epochs 1, 2
+    grids = sorted(n[len("samples_"):] for n in os.listdir(tmp_path) if n.startswith("samples_"))
+    histograms = sorted(n[len("d_outputs_"):] for n in os.listdir(tmp_path) if n.startswith("d_outputs_"))
+    assert grids == histograms == ["epoch001.png", "epoch002.png", "step000004.png", "step000008.png",
+                                   "step000012.png"]
+    assert all((tmp_path / f"d_outputs_{n}").read_bytes().startswith(b"\x89PNG") for n in histograms)
+
+
+def test_drawing_the_diagnostics_leaves_the_run_bit_identical(tmp_path):
+    # D runs once more for the histograms, in eval mode and without a graph: with dropout in D, a
+    # forward in train mode would draw random numbers and change every later step.
+    runs = []
+    for out in (None, tmp_path):
+        trainer = make_trainer(out, dropout=0.3, sample_every=2)
+        trainer.fit(loader_for(), epochs=2)
+        assert trainer.D.training
+        runs.append(weights(trainer.G) + weights(trainer.D))
+    assert any(n.startswith("d_outputs_step") for n in os.listdir(tmp_path))
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_loss_plot_draws_the_objective_s_equilibrium_and_g_s_gradient_norm(tmp_path, monkeypatch):
+    import minigan.plotting
+    drawn = {}
+    monkeypatch.setattr(minigan.plotting, "plot_history", lambda history, path, **options: drawn.update(options))
+    trainer = make_trainer(tmp_path, loss="lsgan")
+    trainer.objective = get_loss("lsgan", a=-1.0, b=1.0)
+    trainer.fit(loader_for(), epochs=1)
+    assert drawn["equilibrium"] == 0.0 and drawn["probability"] is False
+    assert len(trainer.history["g_grad_norm"]) == 6 and np.isfinite(trainer.history["g_grad_norm"]).all()
+
+
+def test_the_progress_bar_shows_d_s_outputs_beside_the_losses(capsys):
+    trainer = make_trainer()
+    trainer.progress = True
+    trainer.fit(loader_for(), epochs=1)
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    h = trainer.history
+    expected = (f"d_loss {h['d_loss'][-1]:.4g}  g_loss {h['g_loss'][-1]:.4g}  D(x) {h['d_real'][-1]:.4g}  "
+                f"D(G(z)) {h['d_fake'][-1]:.4g}")
+    assert last.endswith(expected), last

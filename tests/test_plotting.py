@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan.plotting import image_grid, plot_history, save_image_grid
+from minigan.plotting import d_outputs_figure, history_figure, image_grid, plot_history, save_image_grid
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -88,3 +88,63 @@ def test_plots_are_written_atomically_as_png(tmp_path, monkeypatch):
     assert path.read_bytes() == before  # the old picture is untouched
     assert os.listdir(path.parent) == ["grid.png"]  # and no temporary file is left
     assert plt.get_fignums() == []  # every figure was closed, the failed one too
+
+
+def a_history(n=200, g_every=1):
+    """``n`` steps of made-up figures; G's columns are NaN except every ``g_every``-th step, as
+    under n_critic > 1."""
+    rng = np.random.default_rng(0)
+    steps = np.arange(1, n + 1)
+    g_norm = np.where(steps % g_every == 0, 10.0 ** rng.uniform(-3, 1, n), np.nan)
+    return {"step": list(steps), "d_loss": list(rng.uniform(1, 1.4, n)), "g_loss": list(rng.uniform(0.6, 1, n)),
+            "d_real": list(rng.uniform(0.5, 0.7, n)), "d_fake": list(rng.uniform(0.3, 0.5, n)),
+            "d_grad_norm": list(10.0 ** rng.uniform(-1, 0, n)), "g_grad_norm": list(g_norm)}
+
+
+def test_the_loss_plot_has_panels_for_losses_d_outputs_and_gradient_norms():
+    fig = history_figure(a_history(), smooth=50, equilibrium=0.5, probability=True)
+    losses, outputs, norms = fig.axes
+    assert [ax.get_title() for ax in fig.axes] == ["losses", "D's mean output on real and fake batches",
+                                                   "gradient norms (log scale)"]
+    assert norms.get_yscale() == "log" and losses.get_yscale() == "linear"
+    assert outputs.get_ylabel() == "D's probability 'real'"
+    legend = [t.get_text() for t in outputs.get_legend().get_texts()]
+    assert legend == ["D(x) (50-step mean)", "D(G(z)) (50-step mean)", "equilibrium (0.5)"]
+    equilibrium = [line for line in outputs.get_lines() if line.get_linestyle() == "--"]
+    assert len(equilibrium) == 1 and np.all(np.asarray(equilibrium[0].get_ydata()) == 0.5)
+    # raw and smoothed: the moving average of 200 values over 50 has 151 points, at steps 50..200
+    raw, smoothed = norms.get_lines()[:2]
+    assert len(raw.get_xdata()) == 200 and list(smoothed.get_xdata()[[0, -1]]) == [50, 200]
+    np.testing.assert_allclose(smoothed.get_ydata()[0], np.mean(a_history()["d_grad_norm"][:50]))
+    plt.close(fig)
+
+
+def test_steps_without_a_g_update_are_skipped_and_no_equilibrium_means_no_line():
+    # a WGAN-like run: G's gradient norm at one step in five, a critic with no equilibrium value
+    fig = history_figure(a_history(g_every=5), smooth=50, equilibrium=None, probability=False)
+    outputs, norms = fig.axes[1:]
+    g_raw = norms.get_lines()[2]  # D raw, D smoothed, G raw (40 values: too few to smooth over 50)
+    assert len(g_raw.get_xdata()) == 40 and np.isfinite(g_raw.get_ydata()).all()
+    assert [t.get_text() for t in norms.get_legend().get_texts()] == ["D (50-step mean)", "G"]
+    assert not [line for line in outputs.get_lines() if line.get_linestyle() == "--"]
+    assert outputs.get_ylabel() == "D's raw score"
+    plt.close(fig)
+    # an old history with only the losses gets only the loss panel
+    fig = history_figure({"step": [1, 2], "d_loss": [1.0, 0.9], "g_loss": [0.7, 0.8]})
+    assert [ax.get_title() for ax in fig.axes] == ["losses"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="nothing to plot"):
+        history_figure({"step": [1], "g_grad_norm": [float("nan")]})
+
+
+def test_the_d_output_histograms_count_every_image_of_both_batches():
+    real, fake = np.array([0.9, 0.8, 0.95, 0.65]), np.array([0.1, 0.2, 0.45])
+    fig = d_outputs_figure(real, fake, equilibrium=0.5, probability=True)
+    (ax,) = fig.axes
+    bars = [p for p in ax.patches]
+    counts = [sum(p.get_height() for p in bars[:30]), sum(p.get_height() for p in bars[30:])]
+    assert counts == [4, 3]  # 30 bins each: every image lands in one
+    assert ax.get_xlim()[0] <= 0 and ax.get_xlim()[1] >= 1  # probabilities on the fixed [0, 1] scale
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "real: D(x), mean 0.825", "fake: D(G(z)), mean 0.25", "equilibrium (0.5)"]
+    plt.close(fig)

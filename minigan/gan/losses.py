@@ -56,6 +56,11 @@ class GANLoss:
     n_critic = 1            # D updates per G update
     clip_value = None       # None: no weight clipping
     outputs_probability = False  # True when sigmoid(D's logit) is a probability (the BCE objectives)
+    # D's output (as ``d_outputs`` gives it) on every image once G matches the data exactly, the
+    # horizontal line the loss plot draws under D(x) and D(G(z)); None where the objective does not
+    # pin it down (a Wasserstein critic is only defined up to a constant; hinge's optimum is any
+    # score in [-1, 1]). Each objective with one says why it is what it is.
+    equilibrium_d_output = None
 
     def __init__(self, *, penalty=None, gp_lambda=None, clip_value=None, n_critic=None, label_smoothing=0.0):
         who = type(self).__name__
@@ -105,6 +110,13 @@ class GANLoss:
             return RMSprop(params, lr=lr)
         return Adam(params, lr=lr, betas=self.betas)
 
+    def d_outputs(self, logits):
+        """D's output on each image of a batch, as a NumPy array (on the CPU): the probability
+        "real" for the BCE-based objectives, the raw score for the others, as ``mean_d_output``."""
+        logits = logits.detach()
+        outputs = F.sigmoid(logits) if self.outputs_probability else logits
+        return outputs.numpy().reshape(-1)
+
     def mean_d_output(self, logits):
         """D's mean output on a batch, for the logs: the probability "real" (the sigmoid of the logit)
         for the BCE-based objectives, the raw score for the others."""
@@ -141,6 +153,13 @@ class MinimaxLoss(GANLoss):
     """
     name = "minimax"
     outputs_probability = True  # D is a classifier: sigmoid(logit) is the probability "real"
+
+    @property
+    def equilibrium_d_output(self):
+        """The best D for a fixed G is D*(x) = t p_data(x) / (p_data(x) + p_g(x)), with t = 1 - s
+        the target for real images (1 without label smoothing); once p_g = p_data it is t / 2
+        everywhere: 0.5, D can only guess."""
+        return (1 - self.label_smoothing) / 2
 
     def _d_loss(self, r, f):
         s = self.label_smoothing
@@ -182,6 +201,13 @@ class LSGANLoss(GANLoss):
     def __init__(self, a=0.0, b=1.0, c=1.0, **options):
         super().__init__(**options)
         self.a, self.b, self.c = (_number(v, k, "LSGANLoss") for v, k in ((a, "a"), (b, "b"), (c, "c")))
+
+    @property
+    def equilibrium_d_output(self):
+        """The best D for a fixed G is D*(x) = (b p_data(x) + a p_g(x)) / (p_data(x) + p_g(x)) (the
+        mean of the targets, weighted by how likely x is under each); once p_g = p_data it is
+        (a + b) / 2 everywhere: 0.5 with the default targets."""
+        return (self.a + self.b) / 2
 
     def _d_loss(self, r, f):
         return 0.5 * ((r - self.b) ** 2).mean() + 0.5 * ((f - self.a) ** 2).mean()

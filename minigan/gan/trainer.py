@@ -8,9 +8,10 @@ One training step (``step.py``'s ``train_step``, the same code ``examples/mnist_
    its gradient flows back through D into G (D's weights are not changed by this step).
 
 Around it: per-step history (losses, mean D outputs, gradient norms), a progress bar, sample
-grids from fixed noise, loss curves, an EMA of G, learning-rate schedulers, atomic checkpoints of
-both networks, both optimisers and their schedulers, ``resume`` that continues bit-for-bit (same
-seed, on CPU), and the guards that make a run safe to stop at any moment:
+grids from fixed noise (each with histograms of D's outputs on real and fake images), training
+curves (losses, D's outputs, gradient norms), an EMA of G, learning-rate schedulers, atomic
+checkpoints of both networks, both optimisers and their schedulers, ``resume`` that continues
+bit-for-bit (same seed, on CPU), and the guards that make a run safe to stop at any moment:
 
 * a run whose loss or gradient becomes NaN or inf stops before that update reaches the weights,
   and a checkpoint is never written from a state holding NaN or inf, so the last good one stays;
@@ -108,6 +109,7 @@ class Trainer:
         # For Ctrl-C: a step is in progress from taking its batch until its figures are logged
         # (only between steps is the state one that can be saved), and whether Ctrl-C was pressed.
         self._step_in_progress, self._ctrl_c = False, False
+        self._last_real = None  # the latest real batch (and its labels), kept by ``batches``
 
     @property
     def loss_name(self):
@@ -176,7 +178,9 @@ class Trainer:
                 continue
             self.batch_in_epoch, self._step_in_progress = i + 1, True
             real, labels = batch if isinstance(batch, tuple) else (batch, None)
-            yield real, (labels.numpy().astype(np.int64) if self.num_classes else None)
+            labels = labels.numpy().astype(np.int64) if self.num_classes else None
+            self._last_real = (real, labels)  # the batch at hand, for the D output histograms
+            yield real, labels
 
     def end_step(self, record, bar=None):
         """Log a step's figures (stopping on NaN/inf), update the bar, run callbacks, and save
@@ -189,7 +193,10 @@ class Trainer:
         self._log(record)
         self._step_in_progress = False  # the step is complete: from here its state may be saved
         if bar is not None:
-            bar.update(1, d_loss=self.history["d_loss"][-1], g_loss=self.history["g_loss"][-1])
+            # D's mean outputs beside the losses: D(x) well above D(G(z)) for long means D is winning
+            h = self.history
+            bar.update(1, d_loss=h["d_loss"][-1], g_loss=h["g_loss"][-1],
+                       **{"D(x)": h["d_real"][-1], "D(G(z))": h["d_fake"][-1]})
         for callback in self.callbacks:
             callback(self, record)
         if self.out_dir and self.checkpoint_every and self.step % self.checkpoint_every == 0:
@@ -304,15 +311,54 @@ class Trainer:
             self.G.train(was_training)
 
     def save_samples(self, name):
+        """Save the grid of samples from the fixed noise as ``name``, and beside it (``samples_`` in
+        the name becomes ``d_outputs_``) histograms of D's outputs on those samples and on the
+        latest real batch (``save_d_outputs``)."""
         from ..plotting import save_image_grid
         images = self.sample(z=self.fixed_z, labels=self.fixed_labels)
         save_image_grid(images, os.path.join(self.out_dir, name), nrow=self.num_classes or 8,
                         title=f"{self.loss_name}, step {self.step}" + (", one class per column" if self.num_classes else ""))
+        stem = name[len("samples_"):] if name.startswith("samples_") else name
+        self.save_d_outputs(images, f"d_outputs_{stem}")
+
+    def save_d_outputs(self, fake, name):
+        """Histograms of D's outputs on ``fake`` (the sample grid's images) and on the latest real
+        batch, saved as ``name``; nothing when no real batch has been seen yet.
+
+        No extra pass over the data: the batches at hand go through D once, without a graph and
+        in eval mode (no dropout, batch norm on its running statistics), so that drawing the plot
+        changes neither D's statistics nor the random numbers, and the run stays bit-identical.
+        The fakes are the grid's: from the EMA of G when there is one.
+        """
+        from ..plotting import save_d_outputs
+        if self._last_real is None:
+            return
+        real, labels = self._last_real
+        fake_labels = self.fixed_labels
+        was_training = self.D.training
+        self.D.eval()
+        try:
+            with no_grad():
+                real_out = self.D(real) if labels is None else self.D(real, labels)
+                fake_out = self.D(fake) if fake_labels is None else self.D(fake, fake_labels)
+        finally:
+            self.D.train(was_training)
+        source = "EMA of G" if self.ema is not None else "G"
+        save_d_outputs(self.objective.d_outputs(real_out), self.objective.d_outputs(fake_out),
+                       os.path.join(self.out_dir, name), equilibrium=self.objective.equilibrium_d_output,
+                       probability=self.objective.outputs_probability,
+                       title=f"{self.loss_name}, step {self.step}: D on {real.shape[0]} real images "
+                             f"and {fake.shape[0]} samples ({source})")
 
     def plot_losses(self, name="losses.png"):
+        """The run's training curves (losses, D(x) and D(G(z)) with the objective's equilibrium,
+        gradient norms) saved as ``name`` in the run folder."""
         from ..plotting import plot_history
         if self.history["step"]:
-            plot_history(self.history, os.path.join(self.out_dir, name))
+            plot_history(self.history, os.path.join(self.out_dir, name),
+                         equilibrium=self.objective.equilibrium_d_output,
+                         probability=self.objective.outputs_probability,
+                         title=f"{self.loss_name}, {self.step} steps")
 
     @property
     def checkpoint_path(self):
