@@ -223,6 +223,11 @@ def kernel_distance(features_a, features_b, subsets=10, seed=0):
     standard error of ``mean`` (S >= 2 is needed for it; with S = 1 it is nan). Unlike the
     Fréchet distance, the mean is unbiased at any set size: for two samples of one distribution
     it is 0 give or take its standard error.
+
+    Its scale is that of the features: the cubic kernel grows with their size, so the shipped
+    classifier's 64 unnormalised ReLU features give values in the thousands (Inception features,
+    for which KID was made, give values below 1). Compare KIDs computed on the same features
+    only, for instance a generator's against a second real set's, as ``judge_digits.py`` does.
     """
     a = as_float64(features_a, "kernel_distance", "features_a")
     b = as_float64(features_b, "kernel_distance", "features_b")
