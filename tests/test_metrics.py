@@ -283,3 +283,17 @@ def test_a_limit_copying_ten_digits_scores_like_real_data_but_recall_collapses(h
     assert copy_score > 0.9 * real_score and copy_score > 8.5
     precision, recall = metrics.precision_recall(real_feats, fake_feats)
     assert recall < 0.05
+
+
+def test_precision_is_fooled_by_real_outliers_with_huge_balls():
+    """A limit of k-NN precision: four real outliers, far from the real cluster and from each
+    other, get balls wide enough to hold fakes that look like no real sample at all."""
+    rng = np.random.default_rng(0)
+    cluster = rng.normal(0, 0.1, (200, 2))
+    outliers = np.array([[10.0, 10.0], [-10.0, 10.0], [10.0, -10.0], [-10.0, -10.0]])
+    real = np.concatenate([cluster, outliers])
+    fakes = rng.normal([5.0, 5.0], 0.1, (204, 2))  # all in one spot, 70 cluster widths from it
+    assert np.linalg.norm(fakes - cluster.mean(0), axis=1).min() > 50 * 0.1
+    result = metrics.precision_recall(real, fakes, k=3)
+    assert result.precision > 0.9   # "realistic", by this measure
+    assert result.recall < 0.05     # but it covers none of the real cluster

@@ -283,7 +283,10 @@ def precision_recall(real_features, fake_features, k=3):
 
     Returns ``PrecisionRecall(precision, recall)``, each in [0, 1]. Precision is quality (are the
     fakes realistic?), recall is coverage (is every kind of real sample produced?). Use sets of
-    equal size: the radii shrink as a set grows.
+    equal size: the radii shrink as a set grows. A limit to know: a few real outliers far from
+    the rest, and from each other, get huge balls, so fakes anywhere near them count as
+    realistic; a collapsed generator can score a high precision that way (Naeem et al. 2020's
+    density and coverage were made to resist it).
     """
     real = as_float64(real_features, "precision_recall", "real_features")
     fake = as_float64(fake_features, "precision_recall", "fake_features")
