@@ -31,8 +31,8 @@ def transfers():
     return gpu._TRANSFERS
 
 
-def networks(loss):
-    G, D = models.build("mlp", width=0.25)
+def networks(loss, num_classes=None):
+    G, D = models.build("mlp", width=0.25, num_classes=num_classes)
     G.to("gpu"), D.to("gpu")
     objective = get_loss(loss)
     return G, D, objective, objective.make_optimizer(G.parameters()), objective.make_optimizer(D.parameters())
@@ -89,10 +89,7 @@ def test_a_conditional_step_copies_one_more_only_for_labels_on_the_device(transf
     """Class labels are checked (in [0, num_classes)) where they are: on the host for free, on
     the device with one flag copied back. Before, each embedding lookup copied two numbers (the
     labels' min and max), ten a step, and labels on the device failed in the models."""
-    G, D = models.build("mlp", width=0.25, num_classes=10)
-    G.to("gpu"), D.to("gpu")
-    objective = get_loss("nonsaturating")
-    g_opt, d_opt = objective.make_optimizer(G.parameters()), objective.make_optimizer(D.parameters())
+    G, D, objective, g_opt, d_opt = networks("nonsaturating", num_classes=10)
     real = minigan.randn(8, 1, 28, 28, device="gpu")
     labels = minigan.tensor([3, 1, 4, 1, 5, 9, 2, 6], device=where)
     for _ in range(2):  # the first one warms up the optimisers' state
