@@ -161,3 +161,44 @@ def test_convolutions_read_inputs_in_any_memory_order(order):
             grads.append((xt.grad.numpy(), Wt_.grad.numpy()))
         for a, b in zip(*grads):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_a_chain_of_convolutions_converts_no_image_between_layers():
+    """A conv's output is an NCHW-shaped view of its (C, H, W, N) result, and elementwise ops keep
+    that memory order, so the next conv takes its input without copying it ("Layout" in
+    ops/convolution.py). Checked on the arrays themselves (shape NCHW, memory (C, H, W, N), the
+    next layer's internal input shares memory with it) and on the values, against the plain
+    formulas."""
+    from minigan.ops.convolution import _to_internal
+    rng = np.random.default_rng(5)
+    x, W1, W2 = rng.standard_normal((4, 3, 8, 8)), rng.standard_normal((5, 3, 3, 3)), rng.standard_normal((5, 2, 4, 4))
+    y = F.leaky_relu(F.conv2d(Tensor(x), Tensor(W1), padding=1), 0.2)
+    assert y.shape == (4, 5, 8, 8) and not y.data.flags.c_contiguous
+    assert y.data.transpose(1, 2, 3, 0).flags.c_contiguous  # stored (C, H, W, N)
+    assert np.shares_memory(_to_internal(y.data), y.data)   # so the next conv copies nothing
+    z = F.conv_transpose2d(y, Tensor(W2), stride=2, padding=1)
+    h = np_conv2d(x, W1, np.zeros(5), 1, 1, 1)
+    np.testing.assert_allclose(z.numpy(), np_conv_transpose2d(np.where(h > 0, h, 0.2 * h), W2, np.zeros(2), 2, 1, 0, 1),
+                               rtol=1e-10, atol=1e-10)
+
+
+def test_dropout_draws_its_mask_in_the_memory_order_of_its_input():
+    """For a C-ordered input the mask is generator.random(x.shape) exactly (the stream dropout
+    always drew); for a conv's (C, H, W, N)-ordered output the mask has that memory order too, so
+    x * mask (forward) and gy * mask (backward) walk both arrays in the same order."""
+    from minigan.ops.layer_functions import _uniform_like
+    a = np.zeros((4, 3, 5, 6), np.float32)
+    np.testing.assert_array_equal(_uniform_like(a, np.random.default_rng(7)),
+                                  np.random.default_rng(7).random(a.shape, dtype=np.float32))
+    chwn = np.zeros((3, 5, 6, 4), np.float32).transpose(3, 0, 1, 2)  # shape (4, 3, 5, 6)
+    r = _uniform_like(chwn, np.random.default_rng(7))
+    assert r.shape == chwn.shape and r.strides == chwn.strides
+    np.testing.assert_array_equal(r.transpose(1, 2, 3, 0),
+                                  np.random.default_rng(7).random((3, 5, 6, 4), dtype=np.float32))
+    minigan.manual_seed(3)
+    x = Tensor(np.ones((8, 10, 10, 64), np.float32).transpose(3, 0, 1, 2))  # NCHW shape, CHWN memory
+    out = F.dropout(x, p=0.3).numpy()
+    assert out.transpose(1, 2, 3, 0).flags.c_contiguous  # the product kept the input's order
+    kept = (out != 0).mean()
+    assert abs(kept - 0.7) < 0.01, kept  # 51,200 draws: the standard error is 0.002
+    np.testing.assert_allclose(out[out != 0], 1 / 0.7, rtol=1e-6)

@@ -29,9 +29,22 @@ def dropout(x, p=0.5, training=True):
         return x
     if p == 1:
         return x * 0
-    keep = backend.generator(x.device).random(x.shape, dtype=np.float32) >= p
+    keep = _uniform_like(x.data, backend.generator(x.device)) >= p
     scale = x.dtype.type(1 / (1 - p))
     return x * Tensor(keep.astype(x.dtype) * scale)
+
+
+def _uniform_like(a, generator):
+    """Uniform numbers in [0, 1) of a's shape, laid out in memory as ``a`` is.
+
+    Why: a convolution's output is an NCHW view of a (C, H, W, N) array (ops/convolution.py,
+    "Layout"). A mask drawn in NCHW order would make ``x * mask`` walk one of the two in long
+    strides, which costs as much as transposing it, in forward and again in backward. The numbers
+    are drawn in a's memory order, so for an ordinary C-ordered ``a`` they are exactly
+    ``generator.random(a.shape)``."""
+    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])  # a's axes, outermost in memory first
+    r = generator.random(tuple(a.shape[i] for i in order), dtype=np.float32)
+    return r.transpose([order.index(axis) for axis in range(a.ndim)])  # back to a's axis order
 
 
 def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, training=True,
