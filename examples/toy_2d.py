@@ -1,7 +1,8 @@
 """Mode collapse, measured: GANs on the ring of 8 Gaussians and the grid of 25 (VEEGAN, PacGAN).
 
     python examples/toy_2d.py                     # every loss on both datasets, 3 seeds each
-    python examples/toy_2d.py --losses nonsaturating hinge --seeds 5
+    python examples/toy_2d.py --losses nonsaturating hinge --seeds 10
+    python examples/toy_2d.py --json --seeds 10   # one JSON line per run, for scripts
     python examples/toy_2d.py --smoke             # seconds, to check the setup
 
 A GAN "collapses" when G covers only some of the data's modes. These two datasets make it
@@ -10,13 +11,20 @@ a sample is *high quality* when it lies within 3 standard deviations of its near
 mode is *captured* when it is the nearest mode of at least one high-quality sample. A perfect
 sampler scores all modes and about 98.9% high quality (in 2-D, P(r < 3 sigma) = 1 - e^-4.5).
 
+Every objective gets the same budget: ``--g-updates`` generator updates. An objective with
+n_critic D updates per G update (WGAN, WGAN-GP: 5) makes n_critic times as many D updates, so
+that it is compared with the others at equal numbers of G steps, not of D steps.
+
 Scatter plots of G's samples over training go into the run folder, one per dataset, loss and
 seed, and the closing table compares the losses with PacGAN's Table 1.
 """
 import argparse
+import json
+import math
 import os
 import sys
 import time
+from collections import namedtuple
 
 # These networks multiply small matrices, where one BLAS thread is faster than two (and does not
 # fight other processes for the cores); set before NumPy loads its BLAS.
@@ -30,11 +38,13 @@ import minigan  # noqa: E402
 import minigan.nn as nn  # noqa: E402
 from minigan import data, gan, metrics  # noqa: E402
 from minigan.gan import Trainer  # noqa: E402
+from minigan.optim.lr_scheduler import LambdaLR  # noqa: E402
 from minigan.plotting import save_scatter  # noqa: E402
 
 # PacGAN (Lin et al. 2018), Table 1, averages over 10 trials: (modes, high-quality share).
 PACGAN = {"ring": {"GAN": (6.3, 0.982), "PacGAN4": (7.8, 0.959)},
           "grid": {"GAN": (17.3, 0.948), "PacGAN4": (24.8, 0.936)}}
+Run = namedtuple("Run", ["modes", "n_modes", "hq", "seconds", "g_updates", "d_updates"])
 DATASETS = {"ring": dict(make=data.ring, std=0.01, limit=1.5), "grid": dict(make=data.grid, std=0.05, limit=5.5)}
 
 
@@ -49,41 +59,63 @@ class Points(nn.Module):
         return self.body(x)
 
 
-def networks(z_dim=2, hidden=128):
-    """G: z (2) -> 128 -> 128 -> 2; D: 2 -> 128 -> 128 -> 1, leaky-ReLU 0.2."""
-    G = Points(nn.Sequential(nn.Linear(z_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden),
-                             nn.LeakyReLU(0.2), nn.Linear(hidden, 2)))
-    D = Points(nn.Sequential(nn.Linear(2, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden),
-                             nn.LeakyReLU(0.2), nn.Linear(hidden, 1)))
-    return G, D
+def mlp(n_in, n_out, hidden, layers):
+    """n_in -> hidden -> ... (``layers`` hidden layers, ReLU) -> n_out."""
+    sizes = [n_in] + [hidden] * layers
+    body = []
+    for a, b in zip(sizes, sizes[1:]):
+        body += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
+    return nn.Sequential(*body, nn.Linear(sizes[-1], n_out))
 
 
-def train_one(dataset, loss, seed, steps, batch, out, lr=2e-4, hidden=128, plots=4):
-    """Train one GAN; return (modes captured, number of modes, high-quality share, seconds)."""
+def networks(z_dim=2, hidden=128, layers=2):
+    """G: z -> hidden x layers -> 2 point; D: 2 -> hidden x layers -> 1 logit; ReLU, no batch norm."""
+    return Points(mlp(z_dim, 2, hidden, layers)), Points(mlp(2, 1, hidden, layers))
+
+
+def train_one(dataset, loss, seed, g_updates, *, batch, lr, hidden, layers, ema, decay_from, out=None, plots=4,
+              log=None):
+    """Train one GAN for ``g_updates`` G updates and score 2,500 of its samples. Returns a ``Run``:
+    modes captured, number of modes, high-quality share, seconds of training, and the G and D
+    updates made (counted from the history). Samples come from the EMA of G's weights when ``ema`` > 0."""
     spec = DATASETS[dataset]
     minigan.manual_seed(seed)
     samples, centres = spec["make"](100_000, rng=seed)
-    G, D = networks(hidden=hidden)
+    G, D = networks(hidden=hidden, layers=layers)
     objective = gan.get_loss(loss)  # its optimiser, betas, n_critic, penalty and clipping; not its lr:
-    if objective.optimizer == "rmsprop":  # a toy-sized rate for both networks (RMSprop: half of Adam's)
+    if objective.optimizer == "rmsprop":  # one toy-sized rate for both networks (RMSprop: half of Adam's)
         lr = lr / 2
-    trainer = Trainer(G, D, objective, z_dim=2, n_samples=2500, seed=seed, progress=False, g_lr=lr, d_lr=lr)
-    every = max(1, steps // plots)
+    trainer = Trainer(G, D, objective, z_dim=2, n_samples=2500, seed=seed, progress=False, g_lr=lr, d_lr=lr,
+                      ema_decay=ema or None)
+    d_updates = g_updates * trainer.objective.n_critic  # the same number of G updates for every objective
+    # Both rates stay at lr until decay_from x g_updates G updates, then fall linearly to 0 at the end.
+    start = int(decay_from * g_updates)
+    factor = lambda t: 1.0 if t < start else max(0.0, (g_updates - t) / max(1, g_updates - start))  # noqa: E731
+    schedulers = [LambdaLR(opt, factor) for opt in (trainer.g_opt, trainer.d_opt)]
+    every = max(1, g_updates // plots) if plots else 0
 
-    def snapshot(tr, record):
-        if tr.step >= steps:
+    def after_step(tr, record):
+        if record["g_loss"] is None:
+            return  # a D update without a G update (n_critic > 1)
+        done = tr.step // tr.objective.n_critic  # G updates so far
+        for scheduler in schedulers:
+            scheduler.step()
+        if done >= g_updates:
             tr.stop()
-        if tr.step % every == 0 and out:
-            save_scatter(tr.sample(z=tr.fixed_z), os.path.join(out, f"{dataset}_{loss}_seed{seed}_step{tr.step:05d}.png"),
-                         centres=centres, title=f"{dataset}, {loss}, step {tr.step}", limit=spec["limit"])
-    trainer.callbacks.append(snapshot)
+        if log and done % max(1, g_updates // 10) == 0:
+            print(f"  {dataset} {loss} seed {seed}: {done}/{g_updates} G updates", file=log, flush=True)
+        if every and done % every == 0 and out:
+            save_scatter(tr.sample(z=tr.fixed_z), os.path.join(out, f"{dataset}_{loss}_seed{seed}_g{done:06d}.png"),
+                         centres=centres, title=f"{dataset}, {loss}, {done} G updates", limit=spec["limit"])
+    trainer.callbacks.append(after_step)
     loader = data.DataLoader(samples, batch_size=batch, seed=seed)
-    start = time.perf_counter()
-    trainer.fit(loader, epochs=-(-steps // len(loader)))  # snapshot() stops it after `steps`
-    seconds = time.perf_counter() - start
+    began = time.perf_counter()
+    trainer.fit(loader, epochs=-(-d_updates // len(loader)))  # after_step() stops it after g_updates
+    seconds = time.perf_counter() - began
     final = trainer.sample(2500).numpy()
     coverage = metrics.mode_coverage(final, centres, spec["std"])
-    return coverage.modes, len(centres), coverage.high_quality, seconds
+    g_done = sum(not math.isnan(norm) for norm in trainer.history["g_grad_norm"])  # NaN: a step without G update
+    return Run(coverage.modes, len(centres), coverage.high_quality, seconds, g_done, trainer.step)
 
 
 def loss_name(text):
@@ -95,35 +127,63 @@ def loss_name(text):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="Count the modes GANs capture on the ring and grid datasets.",
+    p = argparse.ArgumentParser(description="Count the modes GANs capture on the ring and grid datasets, "
+                                "each objective trained for the same number of generator updates.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--losses", nargs="+", type=loss_name, default=["nonsaturating", "lsgan", "hinge", "wgan-gp"],
                    choices=list(gan.LOSSES), help="objectives to compare")
     p.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=sorted(DATASETS), help="which toys")
-    p.add_argument("--seeds", type=int, default=3, help="runs per (dataset, loss), averaged")
-    p.add_argument("--steps", type=int, default=6000, help="training steps (D updates) per run")
-    p.add_argument("--batch-size", type=int, default=256, help="points per batch")
-    p.add_argument("--lr", type=float, default=2e-4, help="Adam's learning rate for both networks (RMSprop: half)")
-    p.add_argument("--hidden", type=int, default=128, help="units in each of the two hidden layers of G and D")
+    p.add_argument("--seeds", type=int, default=3, help="runs per (dataset, loss), with seeds first-seed, "
+                   "first-seed + 1, ...; the table averages them")
+    p.add_argument("--first-seed", type=int, default=0, help="seed of the first run")
+    p.add_argument("--g-updates", type=int, default=4000, help="generator updates per run, the same for every "
+                   "objective (D updates: n_critic times as many, 5x for wgan and wgan-gp)")
+    p.add_argument("--batch-size", type=int, default=256, help="points per batch (real, and fake)")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate for both networks (RMSprop: half)")
+    p.add_argument("--decay-from", type=float, default=1.0, help="fraction of the G updates after which both "
+                   "learning rates fall linearly to 0 by the end (1: constant rate)")
+    p.add_argument("--ema", type=float, default=0.999, help="decay of the moving average of G's weights that "
+                   "the samples are drawn from (0: G's own weights)")
+    p.add_argument("--hidden", type=int, default=128, help="units in each hidden layer of G and D")
+    p.add_argument("--layers", type=int, default=2, help="hidden layers (ReLU) in each of G and D")
+    p.add_argument("--plots", type=int, default=4, help="scatter plots of G's samples per run (0: none)")
     p.add_argument("--out", default=os.path.join("runs", "toy_2d"), help="folder for the scatter plots")
-    p.add_argument("--smoke", action="store_true", help="tiny runs, to check that everything works")
+    p.add_argument("--json", action="store_true", help="print only one JSON line per run, "
+                   '{"dataset", "loss", "seed", "modes", "hq", "seconds"} (progress goes to stderr)')
+    p.add_argument("--smoke", action="store_true", help="tiny runs (1 seed, 20 G updates), to check that "
+                   "everything works")
     args = p.parse_args(argv)
     if args.smoke:
-        args.seeds, args.steps = 1, 40
-    os.makedirs(args.out, exist_ok=True)
+        args.seeds, args.g_updates = 1, 20
+    if args.plots:
+        os.makedirs(args.out, exist_ok=True)
+    settings = dict(batch=args.batch_size, lr=args.lr, hidden=args.hidden, layers=args.layers, ema=args.ema,
+                    decay_from=args.decay_from, out=args.out, plots=args.plots,
+                    log=sys.stderr if args.json else None)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
 
     results = {}
     for dataset in args.datasets:
         for loss in args.losses:
-            runs = [train_one(dataset, loss, seed, args.steps, args.batch_size, args.out, args.lr, args.hidden)
-                    for seed in range(args.seeds)]
-            modes, n_modes, quality, seconds = (np.array(v, dtype=float) for v in zip(*runs))
+            runs = []
+            for seed in seeds:
+                runs.append(train_one(dataset, loss, seed, args.g_updates, **settings))
+                if args.json:
+                    r = runs[-1]
+                    print(json.dumps(dict(dataset=dataset, loss=loss, seed=seed, modes=r.modes, hq=round(r.hq, 4),
+                                          seconds=round(r.seconds, 2))), flush=True)
+            modes, n_modes, quality, seconds = (np.array([getattr(r, k) for r in runs], dtype=float)
+                                                for k in ("modes", "n_modes", "hq", "seconds"))
             results[dataset, loss] = (modes, quality)
-            print(f"{dataset:4s} {loss:14s} modes {modes.mean():5.2f} of {int(n_modes[0])} "
-                  f"(runs: {', '.join(str(int(m)) for m in modes)})  high quality {quality.mean():6.1%}  "
-                  f"[{seconds.mean():.0f} s a run]", flush=True)
+            if not args.json:
+                print(f"{dataset:4s} {loss:14s} modes {modes.mean():5.2f} of {int(n_modes[0])} "
+                      f"(runs: {', '.join(str(int(m)) for m in modes)})  high quality {quality.mean():6.1%}  "
+                      f"[{seconds.mean():.0f} s a run]", flush=True)
+    if args.json:
+        return results
 
-    print(f"\nAverages over {args.seeds} seed(s), {args.steps} steps, 2,500 samples; PacGAN Table 1 (10 trials) below.")
+    print(f"\nAverages over {args.seeds} seed(s), {args.g_updates} G updates each, 2,500 samples; "
+          "PacGAN Table 1 (10 trials) below.")
     for dataset in args.datasets:
         print(f"  {dataset}:")
         for loss in args.losses:
@@ -134,7 +194,8 @@ def main(argv=None):
     full = [loss for loss in args.losses if "ring" in args.datasets and (results["ring", loss][0] == 8).all()]
     if "ring" in args.datasets:
         print("all 8 ring modes captured in every run by: " + (", ".join(full) if full else "none of these losses"))
-    print(f"scatter plots: {os.path.abspath(args.out)}")
+    if args.plots:
+        print(f"scatter plots: {os.path.abspath(args.out)}")
     return results
 
 

@@ -1,0 +1,60 @@
+"""examples/toy_2d.py: the same number of G updates for every objective, and --json's one line per run.
+
+(tests/test_examples.py runs its --smoke table.) Smoke sizes: seconds.
+"""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_example():
+    spec = importlib.util.spec_from_file_location("toy_2d", os.path.join(ROOT, "examples", "toy_2d.py"))
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    return example
+
+
+@pytest.mark.parametrize("loss, n_critic", [("nonsaturating", 1), ("hinge", 1), ("wgan-gp", 5), ("wgan", 5)])
+def test_every_objective_gets_the_same_number_of_g_updates(loss, n_critic):
+    """The budget is G updates: n_critic = 5 objectives make five times the D updates, not a fifth of the G updates."""
+    example = load_example()
+    run = example.train_one("ring", loss, 0, 7, batch=16, lr=1e-3, hidden=8, layers=1, ema=0.9,
+                            decay_from=0.5, plots=0)
+    assert run.g_updates == 7 and run.d_updates == 7 * n_critic, run
+    assert run.n_modes == 8 and 0 <= run.modes <= 8 and 0.0 <= run.hq <= 1.0 and run.seconds > 0
+
+
+def test_json_prints_one_line_per_run_and_nothing_else(tmp_path):
+    """--json: stdout holds exactly one JSON object per (dataset, loss, seed), with exactly the keys
+    dataset, loss, seed, modes, hq, seconds; progress goes to stderr."""
+    args = ["examples/toy_2d.py", "--json", "--g-updates", "5", "--seeds", "2", "--first-seed", "3", "--hidden", "16",
+            "--losses", "nonsaturating", "wgan_gp", "--out", str(tmp_path)]
+    env = dict(os.environ, MPLBACKEND="Agg", MINIGAN_DEVICE="cpu")
+    env.pop("MINIGAN_FAKE_CUPY", None)
+    result = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    runs = [json.loads(line) for line in lines]
+    assert [(r["dataset"], r["loss"], r["seed"]) for r in runs] == [
+        (d, loss, seed) for d in ("ring", "grid") for loss in ("nonsaturating", "wgan-gp") for seed in (3, 4)]
+    for r in runs:
+        assert sorted(r) == ["dataset", "hq", "loss", "modes", "seconds", "seed"], r
+        assert isinstance(r["modes"], int) and 0 <= r["modes"] <= (8 if r["dataset"] == "ring" else 25)
+        assert 0.0 <= r["hq"] <= 1.0 and r["seconds"] > 0
+    assert "G updates" in result.stderr  # the progress lines
+
+
+def test_help_explains_every_flag():
+    out = subprocess.run([sys.executable, "examples/toy_2d.py", "--help"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60).stdout
+    flags = ("--losses", "--datasets", "--seeds", "--first-seed", "--g-updates", "--batch-size", "--lr",
+             "--decay-from", "--ema", "--hidden", "--layers", "--plots", "--out", "--json", "--smoke")
+    for flag in flags:
+        assert flag in out, flag
+    assert "--steps" not in out  # the budget is G updates, not D steps
