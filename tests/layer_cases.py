@@ -22,6 +22,8 @@ import numpy as np
 import minigan
 import minigan.nn as nn
 from minigan import Tensor
+from minigan.functional import concatenate
+from minigan.gan.infogan import InfoDiscriminator, QHead
 from minigan.gan.models import Discriminator, Generator
 from minigan.metrics import DigitClassifier
 from minigan.nn.utils import spectral_norm
@@ -177,6 +179,12 @@ LAYER_CASES = [
                                                   nn.Linear(49, 1)),
                                     num_classes=3, embed_dim=784, label_as_channel=True),
               with_labels((2, 1, 28, 28), 3)),
+    # InfoGAN's Q head, and D and Q on one shared body (minigan.gan.infogan): every output checked.
+    LayerCase("QHead", lambda: QHead(4, 3, 2, hidden=5), randn(6, 4),
+              call=lambda q, h: concatenate(q(h), axis=1)),
+    LayerCase("InfoDiscriminator",
+              lambda: InfoDiscriminator(nn.Sequential(nn.Flatten(), nn.Linear(784, 4), nn.Tanh()), 4, 3, 2, q_hidden=5),
+              randn(3, 1, 28, 28), call=lambda d, x: concatenate([d(x), *d.with_codes(x)[1]], axis=1)),
     # The judge of minigan.metrics, whole (checked along a random direction, like the GAN networks).
     LayerCase("DigitClassifier", DigitClassifier, randn(2, 1, 28, 28)),
 ]

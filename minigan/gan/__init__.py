@@ -1,6 +1,7 @@
 """GAN training pieces: the objectives (``losses.py``), the gradient penalties (``penalties.py``),
 one training step (``step.py``) and its guards (``guards.py``), the training loop around it
-(``trainer.py``) and the example's networks (``models.py``). The scores that judge samples are in
+(``trainer.py``), the example's networks (``models.py``) and InfoGAN's codes, Q head and step
+(``infogan.py``). The scores that judge samples are in
 ``minigan.metrics``.
 
     import minigan.gan as gan
@@ -21,6 +22,7 @@ from .penalties import GradientPenalty, R1Penalty, gradient_penalty, input_gradi
 from .ema import EMA
 from .guards import TrainingDiverged, check_finite, check_gradients
 from .step import train_step
+from .infogan import Codes, InfoDiscriminator, QHead, info_step, mutual_information_loss
 from .trainer import Trainer
 from . import models
 
@@ -29,4 +31,5 @@ __all__ = [
     "WGANGPLoss", "HingeLoss", "clip_weights_",
     "gradient_penalty", "r1_penalty", "input_gradient", "GradientPenalty", "R1Penalty",
     "train_step", "Trainer", "TrainingDiverged", "check_finite", "check_gradients", "EMA", "models",
+    "Codes", "QHead", "InfoDiscriminator", "mutual_information_loss", "info_step",
 ]
