@@ -356,7 +356,7 @@ def main():
     step5_second_derivatives()
     step6_no_grad(params, X, t)
     print()
-    print("Next: docs/01_autodiff.ipynb works through the same ideas at a teacher's pace, with exercises.")
+    print("Next: docs/notebooks/01_autodiff.ipynb works through the same ideas at a teacher's pace, with exercises.")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "autodiff_basics.py"
-NOTEBOOK = ROOT / "docs" / "01_autodiff.ipynb"
+NOTEBOOK = ROOT / "docs" / "notebooks" / "01_autodiff.ipynb"
 
 
 def run_example(*args):
@@ -43,7 +43,7 @@ def test_example_runs_and_prints_its_key_lines():
                  "gradcheck(penalty as a function of W1, b1, W2, b2) in float64: passed",
                  "creator Sub",
                  "all parameters are still leaves: True",
-                 "docs/01_autodiff.ipynb"]:
+                 "docs/notebooks/01_autodiff.ipynb"]:
         assert line in out, f"missing from the example's output: {line!r}\n{out}"
     assert "should not happen" not in out
 
