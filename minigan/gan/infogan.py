@@ -10,8 +10,9 @@ codes end up as slant and stroke width, without a single label.
     codes = Codes(noise_dim=62, categories=10, continuous=2)
     G = Generator(mlp_body(codes.dim, ...), z_dim=codes.dim)       # G sees [noise, one-hot(cat), cont]
     D = InfoDiscriminator(features_body, features=1024, categories=10, continuous=2)
-    d_opt = Adam(D.parameters(), ...)                  # D's body, D's head and Q
-    g_opt = Adam(G.parameters(), ...)
+    objective = get_loss("nonsaturating")
+    d_opt = objective.make_optimizer(D.parameters())   # D's body, D's head and Q
+    g_opt = objective.make_optimizer(G.parameters())
     record = info_step(G, D, objective, codes, g_opt, d_opt, real, step=step)
 
 The mutual-information term. For codes c drawn from a known prior p(c) and images x = G(z, c),
