@@ -15,6 +15,23 @@ Every objective gets the same budget: ``--g-updates`` generator updates. An obje
 n_critic D updates per G update (WGAN, WGAN-GP: 5) makes n_critic times as many D updates, so
 that it is compared with the others at equal numbers of G steps, not of D steps.
 
+The default recipe, chosen by measuring (non-saturating loss, seeds 0-1, 2,500 samples each):
+G and D with 3 hidden layers of 256 ReLU units and no batch norm (VEEGAN's and PacGAN's toys
+use 3-4 layers of 400), Adam at lr 1e-3 with the objective's betas, batches of 256, 6,000 G
+updates, both learning rates falling linearly to 0 over the second half, and samples drawn from
+an EMA (0.999) of G's weights. What the parts did:
+
+    recipe                                          ring modes / hq      grid modes / hq
+    2 x 128 units, lr 1e-3, 4,000 G updates, EMA      3.5 / 23%            17.5 / 25%
+    the same without EMA                               4.0 / 63%            13.5 / 14%
+    2 x 128 units, lr 3e-4, 4,000, EMA                 8.0 / 57%            17.5 /  5%
+    3 x 256 units, lr 1e-3 decayed, 3,000, EMA         8.0 / 95%            19.5 / 57%
+    3 x 256 units, lr 1e-3 decayed, 6,000, EMA         8.0 / 97.6% (seed 0) 20.0 / 90%
+
+Width and depth buy the most (a ReLU G needs many pieces to tear its Gaussian into 25 blobs
+0.15 wide), the decaying rate and the EMA the last few percent of quality. The grid still loses
+modes on some seeds (seed 0: 16 of 25) at this budget.
+
 Scatter plots of G's samples over training go into the run folder, one per dataset, loss and
 seed, and the closing table compares the losses with PacGAN's Table 1.
 """
@@ -64,12 +81,12 @@ def mlp(n_in, n_out, hidden, layers):
     sizes = [n_in] + [hidden] * layers
     body = []
     for a, b in zip(sizes, sizes[1:]):
-        body += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
+        body += [nn.Linear(a, b), nn.ReLU()]
     return nn.Sequential(*body, nn.Linear(sizes[-1], n_out))
 
 
-def networks(z_dim=2, hidden=128, layers=2):
-    """G: z -> hidden x layers -> 2 point; D: 2 -> hidden x layers -> 1 logit; ReLU, no batch norm."""
+def networks(z_dim=2, hidden=256, layers=3):
+    """G: z -> hidden x layers -> a 2-D point; D: 2 -> hidden x layers -> 1 logit; ReLU, no batch norm."""
     return Points(mlp(z_dim, 2, hidden, layers)), Points(mlp(2, 1, hidden, layers))
 
 
@@ -136,23 +153,30 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, default=3, help="runs per (dataset, loss), with seeds first-seed, "
                    "first-seed + 1, ...; the table averages them")
     p.add_argument("--first-seed", type=int, default=0, help="seed of the first run")
-    p.add_argument("--g-updates", type=int, default=4000, help="generator updates per run, the same for every "
+    p.add_argument("--g-updates", type=int, default=6000, help="generator updates per run, the same for every "
                    "objective (D updates: n_critic times as many, 5x for wgan and wgan-gp)")
     p.add_argument("--batch-size", type=int, default=256, help="points per batch (real, and fake)")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate for both networks (RMSprop: half)")
-    p.add_argument("--decay-from", type=float, default=1.0, help="fraction of the G updates after which both "
+    p.add_argument("--decay-from", type=float, default=0.5, help="fraction of the G updates after which both "
                    "learning rates fall linearly to 0 by the end (1: constant rate)")
     p.add_argument("--ema", type=float, default=0.999, help="decay of the moving average of G's weights that "
                    "the samples are drawn from (0: G's own weights)")
-    p.add_argument("--hidden", type=int, default=128, help="units in each hidden layer of G and D")
-    p.add_argument("--layers", type=int, default=2, help="hidden layers (ReLU) in each of G and D")
+    p.add_argument("--hidden", type=int, default=256, help="units in each hidden layer of G and D")
+    p.add_argument("--layers", type=int, default=3, help="hidden layers (ReLU) in each of G and D")
     p.add_argument("--plots", type=int, default=4, help="scatter plots of G's samples per run (0: none)")
     p.add_argument("--out", default=os.path.join("runs", "toy_2d"), help="folder for the scatter plots")
     p.add_argument("--json", action="store_true", help="print only one JSON line per run, "
-                   '{"dataset", "loss", "seed", "modes", "hq", "seconds"} (progress goes to stderr)')
+                   '{"dataset", "loss", "seed", "modes", "hq", "seconds"}: modes captured, high-quality share, '
+                   "seconds of training (progress goes to stderr)")
     p.add_argument("--smoke", action="store_true", help="tiny runs (1 seed, 20 G updates), to check that "
                    "everything works")
     args = p.parse_args(argv)
+    for name, ok in (("--seeds", args.seeds >= 1), ("--g-updates", args.g_updates >= 1),
+                     ("--batch-size", args.batch_size >= 1), ("--lr", args.lr > 0), ("--hidden", args.hidden >= 1),
+                     ("--layers", args.layers >= 1), ("--plots", args.plots >= 0),
+                     ("--decay-from", 0 <= args.decay_from <= 1), ("--ema", 0 <= args.ema < 1)):
+        if not ok:
+            p.error(f"{name} got {getattr(args, name[2:].replace('-', '_'))}; see --help for what it takes")
     if args.smoke:
         args.seeds, args.g_updates = 1, 20
     if args.plots:

@@ -58,3 +58,10 @@ def test_help_explains_every_flag():
     for flag in flags:
         assert flag in out, flag
     assert "--steps" not in out  # the budget is G updates, not D steps
+
+
+@pytest.mark.parametrize("flag, value", [("--ema", "1"), ("--decay-from", "1.5"), ("--g-updates", "0"), ("--seeds", "0")])
+def test_a_flag_out_of_range_is_refused_with_its_name(flag, value):
+    result = subprocess.run([sys.executable, "examples/toy_2d.py", flag, value, "--plots", "0"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and flag in result.stderr, result.stderr
