@@ -24,19 +24,6 @@ import minigan  # noqa: E402
 from minigan import data, metrics  # noqa: E402
 from minigan.gan.models import build  # noqa: E402
 
-EXPLAIN = {
-    "score": "classifier score (Inception Score formula, 10 splits, at most 10): high when each digit is "
-             "confidently one class and all classes appear",
-    "confidence": "mean top probability: how sure the judge is, on average, of what each digit is",
-    "kl_uniform": "KL of the class shares to uniform (nats; 0 = every digit equally often, 2.30 = one digit only)",
-    "frechet": "Fréchet distance to the real held-out digits in the judge's 64 features (lower is closer; "
-               "biased up for small sets)",
-    "kid": "kernel distance (KID) to the real held-out digits, +- its standard error (0 = same distribution)",
-    "precision": "precision: share of these digits that lie among real ones in feature space (quality)",
-    "recall": "recall: share of real digits that these digits come near (diversity)",
-}
-
-
 def load_generator(run):
     with open(os.path.join(run, "run.json")) as f:
         config = json.load(f)
@@ -48,19 +35,6 @@ def load_generator(run):
         for p, avg in zip(G.parameters(), state["ema"]["shadow"]):
             p.data = np.asarray(avg)
     return G.eval(), config
-
-
-def describe(probs, feats, real_feats):
-    """Every score of one set of digits against the real held-out features."""
-    score = metrics.classifier_score(probs)
-    shares = metrics.class_histogram(probs)
-    subsets = max(2, min(10, len(feats) // 100, len(real_feats) // 100))
-    kid = metrics.kernel_distance(feats, real_feats, subsets=subsets)
-    pr = metrics.precision_recall(real_feats, feats)
-    return dict(score=score.mean, score_std=score.std, confidence=float(probs.max(1).mean()),
-                kl_uniform=metrics.kl_to_uniform(shares), frechet=metrics.frechet_distance(feats, real_feats),
-                kid=kid.mean, kid_std_error=kid.std_error, precision=pr.precision, recall=pr.recall,
-                classes=shares.tolist())
 
 
 def main(argv=None):
@@ -89,13 +63,13 @@ def main(argv=None):
     n_ref = min(len(test), len(train))
     train_probs, train_feats = metrics.classifier_outputs(data.to_unit_range(train.images[:n_ref])[:, None])
 
-    rows = {"real held-out digits": describe(test_probs, test_feats, test_feats),
-            f"real train digits ({n_ref:,})": describe(train_probs, train_feats, test_feats),
-            f"{config['arch']}/{config['loss']} samples ({args.samples:,})": describe(fake_probs, fake_feats, test_feats)}
+    rows = {"real held-out digits": metrics.describe(test_probs, test_feats, test_feats),
+            f"real train digits ({n_ref:,})": metrics.describe(train_probs, train_feats, test_feats),
+            f"{config['arch']}/{config['loss']} samples ({args.samples:,})": metrics.describe(fake_probs, fake_feats, test_feats)}
     names = list(rows)
     width = max(len(name) for name in names) + 2  # every column as wide as the longest title
     print(f"\n{'':12s}" + "".join(f"{name:>{width}s}" for name in names))
-    for key, sentence in EXPLAIN.items():
+    for key, sentence in metrics.EXPLAIN.items():
         cells = [f"{r[key]:.3f}" + (f" +- {r['kid_std_error']:.3f}" if key == "kid" else "") for r in rows.values()]
         print(f"{key:12s}" + "".join(f"{c:>{width}s}" for c in cells) + f"\n    ({sentence})")
     for name, r in rows.items():

@@ -297,3 +297,20 @@ def test_precision_is_fooled_by_real_outliers_with_huge_balls():
     result = metrics.precision_recall(real, fakes, k=3)
     assert result.precision > 0.9   # "realistic", by this measure
     assert result.recall < 0.05     # but it covers none of the real cluster
+
+
+def test_digit_report_scores_real_digits_as_real_and_explains_each_number():
+    """metrics.digit_report (what mnist_gan.py prints and saves as metrics.json): real held-out digits
+    against themselves score a ratio of 1 and Fréchet 0; ones only score a low ratio and one class."""
+    real = data.to_unit_range(data.mnist_bundled("test").images)[:, None]
+    same = metrics.digit_report(real, real)
+    assert same["score_ratio"] == pytest.approx(1.0) and same["frechet"] == pytest.approx(0.0, abs=1e-3)
+    assert same["samples"] == same["real_samples"] == 1000 and 0.09 <= same["class_share_min"] <= 0.1
+    ones = real[data.mnist_bundled("test").labels == 1]
+    worse = metrics.digit_report(ones, real)
+    assert worse["score_ratio"] < 0.2 and worse["class_share_max"] > 0.9 and worse["recall"] < same["recall"]
+    text = "\n".join(metrics.report_lines(worse))
+    for sentence in metrics.EXPLAIN.values():
+        assert f"({sentence})" in text
+    saved = metrics.report.as_json(worse)
+    assert json.loads(json.dumps(saved)) == saved  # plain numbers: json writes and reads them back exactly

@@ -10,16 +10,19 @@
     metrics.kernel_distance(feats, real_feats)      # KernelDistance(mean, std_error): KID
     metrics.precision_recall(real_feats, feats)     # PrecisionRecall(precision, recall)
     metrics.mode_coverage(points, centres, std)     # Coverage(modes, high_quality), the 2-D toys
+    report = metrics.digit_report(fake_images, real_images)   # all of the above at once, as a dict
+    print("\n".join(metrics.report_lines(report)))           # ... each number with what it measures
 
 Read in this order: ``classifier.py`` (the judge and its shipped weights, whose held-out accuracy
 ``classifier_info()`` returns), ``scores.py`` (each score's formula and what it misses),
-``toy.py`` (VEEGAN's mode counts). ``tools/train_classifier.py`` trains the judge.
+``toy.py`` (VEEGAN's mode counts), ``report.py`` (every digit score at once, each explained). ``tools/train_classifier.py`` trains the judge.
 """
 from .classifier import (DigitClassifier, classifier_features, classifier_info, classifier_outputs, classifier_probs,
                          load_classifier)
 from .scores import (ClassifierScore, KernelDistance, PrecisionRecall, class_histogram, classifier_score,
                      frechet_distance, frechet_distance_gaussians, gaussian_fit, kernel_distance, kl_to_uniform,
                      mmd2_unbiased, precision_recall, sqrtm_psd)
+from .report import EXPLAIN, describe, digit_report, report_lines
 from .toy import Coverage, mode_coverage
 
 __all__ = [
@@ -30,4 +33,5 @@ __all__ = [
     "kernel_distance", "KernelDistance", "mmd2_unbiased",
     "precision_recall", "PrecisionRecall",
     "mode_coverage", "Coverage",
+    "digit_report", "report_lines", "describe", "EXPLAIN",
 ]
