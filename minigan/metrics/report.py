@@ -12,7 +12,7 @@ depend on the sample count: compare reports made with the same number of samples
 """
 import numpy as np
 
-from .classifier import classifier_outputs
+from .classifier import classifier_outputs, load_classifier
 from .scores import class_histogram, classifier_score, frechet_distance, kernel_distance, kl_to_uniform, precision_recall
 
 # One sentence per number, in the order they are printed.
@@ -47,8 +47,9 @@ def digit_report(fake_images, real_images):
     """The scores of ``fake_images`` against ``real_images`` (both in [-1, 1], (N, 1, 28, 28)):
     ``describe``'s dict, plus ``samples``, ``real_score`` (the real digits' classifier score),
     ``score_ratio`` (the fakes' score over it), and the smallest and largest class shares."""
-    real_probs, real_feats = classifier_outputs(real_images)
-    probs, feats = classifier_outputs(fake_images)
+    net = load_classifier().to("cpu")  # its layers are made on $MINIGAN_DEVICE; the images come as NumPy
+    real_probs, real_feats = classifier_outputs(real_images, net)
+    probs, feats = classifier_outputs(fake_images, net)
     scores = describe(probs, feats, real_feats)
     real_score = classifier_score(real_probs, splits=min(10, len(real_probs))).mean
     report = dict(samples=len(probs), real_samples=len(real_probs), score_ratio=scores["score"] / real_score,
