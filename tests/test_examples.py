@@ -20,6 +20,7 @@ import minigan.functional as F
 import minigan.nn as nn
 from minigan.gan import TrainingDiverged, models
 from minigan.gan.models import Generator
+from minigan.metrics.report import EXPLAIN
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -57,6 +58,23 @@ def test_mnist_gan_smoke_run_makes_the_run_folder(tmp_path, flags):
     assert any(n.startswith("samples_epoch") for n in os.listdir(tmp_path))
     if "--conditional" in flags:  # asking for a digit: G(z, 7)
         assert os.path.getsize(tmp_path / "sevens.png") > 0
+    assert any(line.startswith("done in") and "metrics.json" in line for line in out.splitlines())
+    scores = json.load(open(tmp_path / "metrics.json"))
+    assert scores["samples"] == 200 and scores["steps"] == 8 and scores["real_samples"] == 1000
+    assert 1.0 <= scores["score"] <= 10.0 and scores["score_ratio"] == pytest.approx(scores["score"] / scores["real_score"])
+    assert len(scores["classes"]) == 10 and sum(scores["classes"]) == pytest.approx(1.0)
+    for key in ("frechet", "kid", "kid_std_error", "precision", "recall", "kl_uniform", "class_share_min"):
+        assert np.isfinite(scores[key]), key
+    for sentence in EXPLAIN.values():  # each number printed with what it measures
+        assert f"({sentence})" in out
+
+
+def test_mnist_gan_metrics_flag_sets_the_sample_count_or_turns_scoring_off(tmp_path):
+    """--metrics-samples N scores N samples; 0 scores none and writes no metrics.json."""
+    run("examples/mnist_gan.py", "--smoke", "--quiet", "--out", str(tmp_path / "a"), "--metrics-samples", "120")
+    assert json.load(open(tmp_path / "a" / "metrics.json"))["samples"] == 120
+    out = run("examples/mnist_gan.py", "--smoke", "--quiet", "--out", str(tmp_path / "b"), "--metrics-samples", "0")
+    assert not os.path.exists(tmp_path / "b" / "metrics.json") and "metrics.json" not in out
 
 
 def test_mnist_gan_resume_continues_from_the_checkpoint(tmp_path):
