@@ -1,0 +1,220 @@
+"""The quality matrix: every objective on the 8-Gaussian ring, the 25-Gaussian grid and MNIST, at
+fixed seeds and budgets, written to benchmarks/QUALITY.md beside the published numbers.
+
+    python benchmarks/quality.py             # the whole matrix (about an hour on 2 cores)
+    python benchmarks/quality.py --smoke     # seconds: tiny budgets, only to check that it runs
+
+Each cell is a run of one of the examples, in a process of its own, with the examples' defaults
+except for the budget and seed given here, so the table shows what a learner gets from them:
+
+* ring and grid: ``examples/toy_2d.py --json`` (one JSON line per run), ``--seeds`` runs per
+  objective, each with the same number of generator updates. Reported: modes captured (of 8 or
+  25) and the share of high-quality samples (within 3 standard deviations of a mode), VEEGAN's
+  and PacGAN's measures, averaged over the seeds.
+* MNIST: ``examples/mnist_gan.py --loss L --steps S`` with S = the G updates times the
+  objective's n_critic (so that every objective gets the same number of G updates, as on the
+  toys), scored by its ``metrics.json`` (EMA samples against 1,000 real held-out digits, with the
+  shipped classifier, see minigan.metrics): the classifier score as a share of real digits',
+  the smallest and largest class share, Fréchet distance and KID in the classifier's features,
+  precision and recall.
+
+The wall time of every run is in the table too: on a CPU, quality per minute is what a learner
+gets. The published rows are copied from the papers' tables (sources below the table); they used
+bigger networks and longer runs than ours, so they are a yardstick, not a like-for-like race.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+OBJECTIVES = ["nonsaturating", "minimax", "lsgan", "hinge", "wgan", "wgan-gp"]
+
+# (modes, high-quality %) from the papers' tables, as (ring, grid).
+PUBLISHED = [
+    ("GAN (VEEGAN paper)", (1.0, 99.3), (3.3, 0.5), "VEEGAN"),
+    ("Unrolled GAN (VEEGAN paper)", (7.6, 35.6), (23.6, 16.0), "VEEGAN"),
+    ("VEEGAN", (8.0, 52.9), (24.6, 40.0), "VEEGAN"),
+    ("GAN (PacGAN paper)", (6.3, 98.2), (17.3, 94.8), "PacGAN"),
+    ("PacGAN4", (7.8, 95.9), (24.8, 93.6), "PacGAN"),
+]
+SOURCES = {
+    "VEEGAN": "A. Srivastava, L. Valkov, C. Russell, M. Gutmann, C. Sutton, \"VEEGAN: Reducing Mode "
+              "Collapse in GANs using Implicit Variational Learning\", NeurIPS 2017, Table 1.",
+    "PacGAN": "Z. Lin, A. Khetan, G. Fanti, S. Oh, \"PacGAN: The power of two samples in generative "
+              "adversarial networks\", NeurIPS 2018, Table 1 (10 trials).",
+}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--losses", nargs="+", choices=OBJECTIVES, default=OBJECTIVES, help="objectives (rows)")
+    p.add_argument("--datasets", nargs="+", choices=["ring", "grid", "mnist"], default=["ring", "grid", "mnist"],
+                   help="which datasets (columns of runs)")
+    p.add_argument("--toy-seeds", type=int, default=1,
+                   help="runs per objective on each toy, seeds 0, 1, ... (one keeps the matrix within about an "
+                        "hour; toy_2d.py --seeds 10 averages one objective over many)")
+    p.add_argument("--toy-g-updates", type=int, default=None,
+                   help="generator updates per toy run (default: toy_2d.py's own default)")
+    p.add_argument("--mnist-g-updates", type=int, default=6000,
+                   help="generator updates per MNIST run (D updates: n_critic times as many)")
+    p.add_argument("--mnist-samples", type=int, default=10000, help="EMA samples scored per MNIST run")
+    p.add_argument("--out", default=os.path.join(ROOT, "runs", "quality"),
+                   help="folder for the runs' outputs and results.json")
+    p.add_argument("--md", default=os.path.join(ROOT, "benchmarks", "QUALITY.md"),
+                   help="where to write the table ('-' for standard output only)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the cells already in OUT/results.json that were run with the same settings, "
+                        "and run only the others (the matrix is long: a stopped run loses nothing)")
+    p.add_argument("--smoke", action="store_true",
+                   help="tiny budgets (1 toy seed, a few updates, 64 MNIST samples): checks that it all runs")
+    return p.parse_args(argv)
+
+
+def run(cmd):
+    """Run an example; its standard output as text. Stops the matrix with the example's own
+    error output when it fails, since a missing cell would make the table lie by omission."""
+    result = subprocess.run([sys.executable] + cmd, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"quality.py: {' '.join(cmd)} failed (exit {result.returncode}):\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def toy_runs(dataset, loss, args):
+    """Every seed's JSON line of toy_2d.py for (dataset, loss)."""
+    cmd = ["examples/toy_2d.py", "--json", "--plots", "0", "--datasets", dataset, "--losses", loss,
+           "--seeds", str(args.toy_seeds), "--out", os.path.join(args.out, "toy_2d")]
+    if args.smoke:
+        cmd.append("--smoke")
+    elif args.toy_g_updates:
+        cmd += ["--g-updates", str(args.toy_g_updates)]
+    lines = [json.loads(line) for line in run(cmd).splitlines() if line.strip()]
+    if not lines or any(r["dataset"] != dataset or r["loss"] != loss for r in lines):
+        raise SystemExit(f"quality.py: toy_2d.py printed {lines!r} for {dataset}/{loss}")
+    return lines
+
+
+def mnist_run(loss, args):
+    """metrics.json of one mnist_gan.py run with ``loss``, plus its G updates and D steps."""
+    from minigan import gan
+    folder = os.path.join(args.out, f"mnist-{loss}")
+    n_critic = gan.LOSSES[loss].n_critic
+    g_updates = 4 if args.smoke else args.mnist_g_updates
+    cmd = ["examples/mnist_gan.py", "--loss", loss, "--steps", str(g_updates * n_critic), "--seed", "0",
+           "--out", folder, "--quiet", "--metrics-samples", str(64 if args.smoke else args.mnist_samples)]
+    if args.smoke:
+        cmd.append("--smoke")
+    if os.path.exists(os.path.join(folder, "metrics.json")):
+        os.remove(os.path.join(folder, "metrics.json"))  # a stale file must not pass for this run's
+    start = time.perf_counter()
+    run(cmd)
+    with open(os.path.join(folder, "metrics.json")) as f:
+        report = json.load(f)
+    report.update(g_updates=g_updates, d_steps=g_updates * n_critic, wall=time.perf_counter() - start)
+    return report
+
+
+def mean(values):
+    return sum(values) / len(values)
+
+
+def toy_table(results, dataset, modes_total):
+    rows = [f"| objective | modes (of {modes_total}) | high-quality samples | seconds per run |", "|---|---|---|---|"]
+    for loss, runs in results.items():
+        modes = [r["modes"] for r in runs]
+        hq = [100 * r["hq"] for r in runs]
+        rows.append(f"| {loss} | {mean(modes):.2f} (min {min(modes)}) | {mean(hq):.1f}% (min {min(hq):.1f}%) "
+                    f"| {mean([r['seconds'] for r in runs]):.1f} |")
+    index = 1 if dataset == "ring" else 2
+    for name, *cells, source in PUBLISHED:
+        m, hq = cells[index - 1]
+        rows.append(f"| *{name}* [{source}] | *{m}* | *{hq}%* | |")
+    return rows
+
+
+def mnist_table(results):
+    rows = ["| objective | G updates (D steps) | score ÷ real | class shares min / max | Fréchet | KID (± s.e.) "
+            "| precision | recall | minutes |", "|---|---|---|---|---|---|---|---|---|"]
+    for loss, r in results.items():
+        rows.append(f"| {loss} | {r['g_updates']:,} ({r['d_steps']:,}) | {r['score_ratio']:.3f} "
+                    f"| {100 * r['class_share_min']:.1f}% / {100 * r['class_share_max']:.1f}% | {r['frechet']:.2f} "
+                    f"| {r['kid']:.4f} ± {r['kid_std_error']:.4f} | {r['precision']:.3f} | {r['recall']:.3f} "
+                    f"| {r['wall'] / 60:.1f} |")
+    return rows
+
+
+def markdown(results, args, wall):
+    import numpy
+    out = ["# Sample quality: every objective, the same budget", "",
+           "What `benchmarks/quality.py` wrote (read its docstring for what each column measures). "
+           "Every number is measured, by the committed script, on the machine below; re-run it to check.", "",
+           f"Command: `python benchmarks/quality.py{' --smoke' if args.smoke else ''}` "
+           f"({' '.join(args.losses)}; toy seeds 0-{args.toy_seeds - 1}; "
+           f"MNIST: {4 if args.smoke else args.mnist_g_updates:,} G updates, "
+           f"{64 if args.smoke else args.mnist_samples:,} samples scored). Whole matrix: {wall / 60:.0f} min.", "",
+           f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs; "
+           f"Python {platform.python_version()}; NumPy {numpy.__version__}.", ""]
+    if args.smoke:
+        out += ["**Smoke run: tiny budgets, the numbers mean nothing.**", ""]
+    for dataset, total in (("ring", 8), ("grid", 25)):
+        if dataset in results:
+            out += [f"## {dataset.capitalize()} of {total} Gaussians ({'toy_2d.py'})", ""]
+            out += toy_table(results[dataset], dataset, total) + [""]
+    if "mnist" in results:
+        out += ["## MNIST (bundled digits, the default MLP; scores of EMA samples against 1,000 real held-out "
+                "digits, shipped classifier)", ""]
+        out += mnist_table(results["mnist"]) + [""]
+    out += ["## Sources of the published rows", ""] + [f"- [{k}] {v}" for k, v in SOURCES.items()] + [""]
+    return "\n".join(out)
+
+
+SETTINGS = ("toy_seeds", "toy_g_updates", "mnist_g_updates", "mnist_samples", "smoke")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.smoke:
+        args.toy_seeds = 1
+    os.makedirs(args.out, exist_ok=True)
+    saved_path = os.path.join(args.out, "results.json")
+    settings = {k: getattr(args, k) for k in SETTINGS}
+    saved, walls = {}, {}  # walls: seconds per cell, "dataset/loss"
+    if args.resume and os.path.exists(saved_path):
+        with open(saved_path) as f:
+            previous = json.load(f)
+        if previous.get("settings") == settings:  # cells made with other budgets are not comparable
+            saved, walls = previous["results"], previous["walls"]
+    results = {}
+    for dataset in args.datasets:
+        results[dataset] = {}
+        for loss in args.losses:
+            if loss in saved.get(dataset, {}):
+                results[dataset][loss] = saved[dataset][loss]
+                print(f"{dataset:6} {loss:14}   (kept from {saved_path})", file=sys.stderr, flush=True)
+                continue
+            t = time.perf_counter()
+            results[dataset][loss] = mnist_run(loss, args) if dataset == "mnist" else toy_runs(dataset, loss, args)
+            walls[f"{dataset}/{loss}"] = time.perf_counter() - t
+            print(f"{dataset:6} {loss:14} {walls[f'{dataset}/{loss}']:7.1f} s", file=sys.stderr, flush=True)
+            merged = {**saved, **{d: {**saved.get(d, {}), **r} for d, r in results.items()}}
+            with open(saved_path, "w") as f:  # after every cell, so that --resume loses nothing
+                json.dump(dict(settings=settings, results=merged, walls=walls), f, indent=1)
+    wall = sum(walls[f"{d}/{loss}"] for d in args.datasets for loss in args.losses)
+    text = markdown({d: results[d] for d in args.datasets}, args, wall)
+    if args.md == "-":
+        print(text)
+    else:
+        with open(args.md, "w") as f:
+            f.write(text)
+        print(f"wrote {args.md} ({wall / 60:.1f} min)")
+    return results
+
+
+if __name__ == "__main__":
+    main()
