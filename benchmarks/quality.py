@@ -52,6 +52,7 @@ SOURCES = {
 
 
 def parse_args(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--losses", nargs="+", choices=OBJECTIVES, default=OBJECTIVES, help="objectives (rows)")
@@ -74,7 +75,9 @@ def parse_args(argv=None):
                         "and run only the others (the matrix is long: a stopped run loses nothing)")
     p.add_argument("--smoke", action="store_true",
                    help="tiny budgets (1 toy seed, a few updates, 64 MNIST samples): checks that it all runs")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.argv = [a for a in argv if a not in ("--resume",)]  # for the table's header: how to remake it
+    return args
 
 
 def run(cmd):
@@ -154,10 +157,11 @@ def markdown(results, args, wall):
     out = ["# Sample quality: every objective, the same budget", "",
            "What `benchmarks/quality.py` wrote (read its docstring for what each column measures). "
            "Every number is measured, by the committed script, on the machine below; re-run it to check.", "",
-           f"Command: `python benchmarks/quality.py{' --smoke' if args.smoke else ''}` "
-           f"({' '.join(args.losses)}; toy seeds 0-{args.toy_seeds - 1}; "
-           f"MNIST: {4 if args.smoke else args.mnist_g_updates:,} G updates, "
-           f"{64 if args.smoke else args.mnist_samples:,} samples scored). Whole matrix: {wall / 60:.0f} min.", "",
+           f"Command: `{' '.join(['python', 'benchmarks/quality.py'] + args.argv)}` "
+           f"({' '.join(args.losses)} on {', '.join(args.datasets)}; toy seed{'s 0-' + str(args.toy_seeds - 1) if args.toy_seeds > 1 else ' 0'}"
+           + (f"; MNIST: {4 if args.smoke else args.mnist_g_updates:,} G updates, "
+              f"{64 if args.smoke else args.mnist_samples:,} samples scored" if "mnist" in args.datasets else "")
+           + f"). The cells' wall times add up to {wall / 60:.0f} min.", "",
            f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs; "
            f"Python {platform.python_version()}; NumPy {numpy.__version__}.", ""]
     if args.smoke:
