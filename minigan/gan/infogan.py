@@ -38,6 +38,7 @@ import numpy as np
 from .. import backend
 from .. import functional as F
 from .. import nn
+from ..autograd import no_grad
 from ..tensor import Tensor, randn
 from .guards import check_finite, check_gradients
 from .losses import clip_weights_
@@ -161,7 +162,8 @@ def info_step(G, D, objective, codes, g_opt, d_opt, real, *, step, info_weight=1
 
     # 1. D update: the GAN loss on real and fake images, plus L_I on the fakes, which trains Q.
     latent, cat, cont = codes.sample(n, real.device)
-    fake = G(latent).detach()  # G is not trained here; the fakes only need to carry their codes
+    with no_grad():  # G is not trained here: its fakes need no graph, only their codes
+        fake = G(latent)
     d_opt.zero_grad()
     real_logits = D(real)
     fake_logits, (cat_logits, cont_mean) = D.with_codes(fake)
