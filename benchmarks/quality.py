@@ -108,9 +108,9 @@ def mnist_run(loss, args):
     from minigan import gan
     folder = os.path.join(args.out, f"mnist-{loss}")
     n_critic = gan.LOSSES[loss].n_critic
-    g_updates = 4 if args.smoke else args.mnist_g_updates
+    g_updates = args.mnist_g_updates
     cmd = ["examples/mnist_gan.py", "--loss", loss, "--steps", str(g_updates * n_critic), "--seed", "0",
-           "--out", folder, "--quiet", "--metrics-samples", str(64 if args.smoke else args.mnist_samples)]
+           "--out", folder, "--quiet", "--metrics-samples", str(args.mnist_samples)]
     if args.smoke:
         cmd.append("--smoke")
     if os.path.exists(os.path.join(folder, "metrics.json")):
@@ -159,8 +159,8 @@ def markdown(results, args, wall):
            "Every number is measured, by the committed script, on the machine below; re-run it to check.", "",
            f"Command: `{' '.join(['python', 'benchmarks/quality.py'] + args.argv)}` "
            f"({' '.join(args.losses)} on {', '.join(args.datasets)}; toy seed{'s 0-' + str(args.toy_seeds - 1) if args.toy_seeds > 1 else ' 0'}"
-           + (f"; MNIST: {4 if args.smoke else args.mnist_g_updates:,} G updates, "
-              f"{64 if args.smoke else args.mnist_samples:,} samples scored" if "mnist" in args.datasets else "")
+           + (f"; MNIST: {args.mnist_g_updates:,} G updates, "
+              f"{args.mnist_samples:,} samples scored" if "mnist" in args.datasets else "")
            + f"). The cells' wall times add up to {wall / 60:.0f} min.", "",
            f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs; "
            f"Python {platform.python_version()}; NumPy {numpy.__version__}.", ""]
@@ -183,8 +183,8 @@ SETTINGS = ("toy_seeds", "toy_g_updates", "mnist_g_updates", "mnist_samples", "s
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.smoke:
-        args.toy_seeds = 1
+    if args.smoke:  # the budgets of a smoke run, set once here for every cell and the table
+        args.toy_seeds, args.mnist_g_updates, args.mnist_samples = 1, 4, 64
     os.makedirs(args.out, exist_ok=True)
     saved_path = os.path.join(args.out, "results.json")
     settings = {k: getattr(args, k) for k in SETTINGS}
