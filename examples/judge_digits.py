@@ -21,20 +21,28 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import minigan  # noqa: E402
-from minigan import data, metrics  # noqa: E402
+from minigan import data, gan, metrics  # noqa: E402
 from minigan.gan.models import build  # noqa: E402
 
+
 def load_generator(run):
+    """The run's G with its EMA weights, built from its run.json as mnist_gan.py built it, and the
+    InfoGAN codes it draws from (None for a plain or conditional run)."""
     with open(os.path.join(run, "run.json")) as f:
         config = json.load(f)
-    G, _ = build(config["arch"], num_classes=10 if config["conditional"] else None, width=config["width"],
-                 dropout=config.get("d_dropout", 0.3))
+    activation = config.get("activation", "leaky_relu")  # runs made before --activation existed
+    codes = gan.Codes(noise_dim=62, categories=10, continuous=2) if config.get("infogan") else None
+    if codes:
+        G, _ = gan.build_info(config["arch"], codes, width=config["width"], activation=activation)
+    else:
+        G, _ = build(config["arch"], num_classes=10 if config["conditional"] else None, width=config["width"],
+                     dropout=config.get("d_dropout", 0.3), activation=activation)
     state = minigan.load(os.path.join(run, "checkpoint.npz"))
     G.load_state_dict(state["G"])
     if state["ema"] is not None:  # sample with the averaged weights, as the run's grids do
         for p, avg in zip(G.parameters(), state["ema"]["shadow"]):
             p.data = np.asarray(avg)
-    return G.eval(), config
+    return G.eval(), config, codes
 
 
 def main(argv=None):
@@ -51,14 +59,15 @@ def main(argv=None):
     print(f"judge: the shipped classifier ({info['parameters']:,} weights), trained on {info['trained_on']}; "
           f"accuracy {accuracy:.3f} on {len(test):,} real held-out digits (recorded: {info['held_out_accuracy']:.3f})")
 
-    G, config = load_generator(args.run)
+    G, config, codes = load_generator(args.run)
     minigan.manual_seed(args.seed)
     fakes = []
     with minigan.no_grad():
         for i in range(0, args.samples, 1000):
             n = min(1000, args.samples - i)
             labels = (np.arange(n) % 10,) if config["conditional"] else ()
-            fakes.append(G(minigan.randn(n, 100), *labels).numpy())
+            z = codes.sample(n)[0] if codes else minigan.randn(n, 100)  # InfoGAN: noise and random codes
+            fakes.append(G(z, *labels).numpy())
     fake_probs, fake_feats = metrics.classifier_outputs(np.concatenate(fakes))
     n_ref = min(len(test), len(train))
     train_probs, train_feats = metrics.classifier_outputs(data.to_unit_range(train.images[:n_ref])[:, None])

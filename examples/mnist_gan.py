@@ -10,6 +10,7 @@ checkpoint, and metrics.json with the scores of the final samples) goes into one
 the last line it prints.
 """
 import argparse
+import glob
 import json
 import os
 import shlex
@@ -64,6 +65,16 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=64, help="images per step")
     p.add_argument("--lr", type=float, default=None,
                    help="learning rate of both networks; default: the loss's published recipe")
+    p.add_argument("--optimizer", choices=["adam", "rmsprop", "sgd"], default=None,
+                   help="optimiser of both networks (sgd: plain, no momentum); default: the loss's recipe "
+                        "(adam; rmsprop for wgan). The learning rate stays the recipe's unless --lr is given")
+    p.add_argument("--beta1", type=float, default=None,
+                   help="Adam's beta1, its momentum (the recipe's 0.5; PyTorch's default is 0.9)")
+    p.add_argument("--activation", choices=["leaky_relu", "relu"], default="leaky_relu",
+                   help="hidden layers' nonlinearity in G and D: relu lets units die (no gradient below 0)")
+    p.add_argument("--clip-grad-norm", type=float, default=None, metavar="MAX",
+                   help="scale each network's gradient to an L2 norm of at most MAX before its update "
+                        "(the plotted norms are before clipping)")
     p.add_argument("--width", type=float, default=0.5,
                    help="DCGAN channel multiplier (1.0 = the TF tutorial's 256/128/64 channels)")
     p.add_argument("--d-dropout", type=float, default=0.3,
@@ -78,17 +89,71 @@ def parse_args(argv=None):
     p.add_argument("--data-root", default=None, help="a folder holding the IDX files (optional)")
     p.add_argument("--conditional", action="store_true",
                    help="condition G and D on the class label, so you can ask for a given digit")
-    p.add_argument("--out", default=None, help="run folder (default: runs/<dataset>-<arch>-<loss>)")
+    p.add_argument("--infogan", action="store_true",
+                   help="InfoGAN: G also gets a 10-valued code and 2 continuous codes, and a Q head on D "
+                        "learns to read them back, so the codes come to mean digit, slant and width "
+                        "without labels (minigan/gan/infogan.py)")
+    p.add_argument("--out", default=None,
+                   help="run folder (default: runs/<dataset>-<arch>-<loss>, then _flag=value for each "
+                        "training flag that differs from its default, e.g. _optimizer=sgd_beta1=0.9)")
     p.add_argument("--resume", action="store_true",
                    help="continue from the run folder's checkpoint (Ctrl-C saves one); the flags given "
-                        "now win over the checkpoint's settings, and a line names each one replaced")
+                        "now win over the checkpoint's settings, and a line names each one replaced "
+                        "(to change a training flag on resume, name the folder with --out). Without "
+                        "--resume a run starts afresh: an earlier run's grids, plots and metrics in its "
+                        "folder are removed and its checkpoint is kept as previous_checkpoint.npz")
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice (same seed, same run)")
     p.add_argument("--smoke", action="store_true", help="a seconds-long run on 256 images (8 steps unless --steps says otherwise), to test the setup")
     p.add_argument("--metrics-samples", type=count, default=None,
                    help="EMA samples scored at the end by the shipped digit classifier (metrics.json); "
                         "default 10,000 (200 with --smoke); 0 = no scores")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.infogan and args.conditional:
+        p.error("--infogan and --conditional both add what G draws from: choose one")
+    if args.beta1 is not None and (args.optimizer or gan.get_loss(args.loss).optimizer) != "adam":
+        p.error(f"--beta1 is Adam's; this run's optimiser is {args.optimizer or gan.get_loss(args.loss).optimizer}")
+    args.run_name = run_name(p, args)
+    return args
+
+
+# Flags that change neither what is trained nor how: they stay out of the run folder's name.
+NOT_IN_NAME = {"dataset", "arch", "loss", "out", "resume", "quiet", "device", "data_root", "metrics_samples"}
+
+
+def run_name(parser, args):
+    """The default run folder's name: <dataset>-<arch>-<loss>, then "_flag=value" (or "_flag" for a
+    switch) for each training flag that differs from its default, so that runs meant for comparison
+    (say --optimizer sgd against the default) do not overwrite each other."""
+    name = f"{args.dataset}-{args.arch}-{args.loss}"
+    for action in parser._actions:  # in the order --help lists them
+        key, value = action.dest, getattr(args, action.dest, None)
+        if key in NOT_IN_NAME or key == "help" or value == action.default:
+            continue
+        flag = action.option_strings[-1].lstrip("-")
+        name += f"_{flag}" if value is True else f"_{flag}={value:g}" if isinstance(value, float) else f"_{flag}={value}"
+    return name
+
+
+# What a run writes besides its checkpoint: a fresh run in the same folder removes these first, so
+# that no grid of an earlier run is left beside the new ones.
+RUN_PRODUCTS = ("samples_*.png", "d_outputs_*.png", "losses.png", "interpolation.png", "sevens.png", "codes_*.png",
+                "metrics.json")
+
+
+def start_afresh(out):
+    """A new run (not --resume) in ``out``: remove an earlier run's products and keep its checkpoint
+    as previous_checkpoint.npz (never lost, and never resumed by mistake with other flags)."""
+    old = sorted({path for pattern in RUN_PRODUCTS for path in glob.glob(os.path.join(glob.escape(out), pattern))})
+    for path in old:
+        os.remove(path)
+    checkpoint = os.path.join(out, "checkpoint.npz")
+    kept = os.path.exists(checkpoint)
+    if kept:
+        os.replace(checkpoint, os.path.join(out, "previous_checkpoint.npz"))
+    if old or kept:
+        print(f"{out} held an earlier run: removed its {len(old)} grids, plots and metrics"
+              + ("; its checkpoint is now previous_checkpoint.npz" if kept else ""))
 
 
 def main(argv=None):
@@ -97,9 +162,13 @@ def main(argv=None):
     start = time.perf_counter()
     minigan.manual_seed(args.seed)
     device = minigan.backend.normalize_device(args.device)
-    out = args.out or os.path.join("runs", f"{args.dataset}-{args.arch}-{args.loss}"
-                                   + ("-cond" if args.conditional else "") + ("-smoke" if args.smoke else ""))
+    out = args.out or os.path.join("runs", args.run_name)  # named by every flag that differs from its default
+    if args.resume and not os.path.exists(os.path.join(out, "checkpoint.npz")):
+        sys.exit(f"--resume: no checkpoint.npz in {out}. A run folder is named by the training flags that "
+                 "differ from their defaults: resume with the same flags, or name the folder with --out")
     os.makedirs(out, exist_ok=True)
+    if not args.resume:
+        start_afresh(out)
     with open(os.path.join(out, "run.json"), "w") as f:  # what built this run (judge_digits.py reads it)
         json.dump(vars(args), f, indent=1)
 
@@ -125,8 +194,15 @@ def main(argv=None):
     # Wasserstein losses it is a "critic" whose score is not a probability. --spectral-norm
     # divides each of D's weights by its largest singular value, so D cannot change its score
     # faster than its input changes (minigan/nn/spectral_norm.py explains how).
+    # --infogan: G also gets codes, and D a Q head that reads them back (minigan/gan/infogan.py)
     num_classes = 10 if args.conditional else None
-    G, D = build(args.arch, z_dim=100, num_classes=num_classes, width=args.width, dropout=args.d_dropout)
+    codes = gan.Codes(noise_dim=62, categories=10, continuous=2) if args.infogan else None
+    z_dim = codes.dim if codes else 100
+    if codes:
+        G, D = gan.build_info(args.arch, codes, width=args.width, dropout=args.d_dropout, activation=args.activation)
+    else:
+        G, D = build(args.arch, z_dim=z_dim, num_classes=num_classes, width=args.width, dropout=args.d_dropout,
+                     activation=args.activation)
     G.to(device)
     D.to(device)
     if args.arch == "dcgan":
@@ -149,15 +225,22 @@ def main(argv=None):
     # --- Step 5: optimisers ------------------------------------------------------------------
     # One optimiser per network: each only ever updates its own network's weights. Adam with
     # lr 2e-4 and beta1 = 0.5 is the DCGAN recipe; the Wasserstein losses have their own, and
-    # the objective builds the one its recipe names (--lr changes the learning rate of both).
-    g_opt = objective.make_optimizer(G.parameters(), lr=args.lr)
-    d_opt = objective.make_optimizer(D.parameters(), lr=args.lr)
+    # the objective builds the one its recipe names (--lr changes the learning rate of both;
+    # --optimizer and --beta1 try others: see minigan/optim/ for each one's update rule).
+    g_opt = objective.make_optimizer(G.parameters(), lr=args.lr, optimizer=args.optimizer, beta1=args.beta1)
+    d_opt = objective.make_optimizer(D.parameters(), lr=args.lr, optimizer=args.optimizer, beta1=args.beta1)
+    print(f"optimiser of G and of D: {type(g_opt).__name__}("
+          + ", ".join(f"{k}={v}" for k, v in g_opt.defaults.items() if k in ("lr", "betas", "momentum", "alpha")) + ")"
+          + (f", gradients clipped to norm {args.clip_grad_norm:g}" if args.clip_grad_norm else ""))
 
     # The Trainer keeps the books (history, EMA of G, samples, plots, checkpoints) around the
     # loop below; its own fit() runs this loop too, with the same train_step.
-    trainer = Trainer(G, D, objective, z_dim=100, num_classes=num_classes, g_optimizer=g_opt,
-                      d_optimizer=d_opt, ema_decay=args.ema or None, out_dir=out, seed=args.seed,
-                      checkpoint_every=500, progress=not args.quiet, device=device)
+    trainer = Trainer(G, D, objective, z_dim=z_dim, num_classes=num_classes, g_optimizer=g_opt,
+                      d_optimizer=d_opt, ema_decay=args.ema or None, clip_grad_norm=args.clip_grad_norm,
+                      out_dir=out, seed=args.seed, checkpoint_every=500, progress=not args.quiet, device=device)
+    if codes:  # the grids: column k draws with code value k, continuous codes 0, every image its own noise
+        trainer.fixed_z = latent(codes, np.random.default_rng(args.seed + 1), 100, cont=0).to(device)
+        trainer.grid_columns, trainer.grid_note = 10, ", column k: code value k"
     if args.resume:  # the flags given now (--lr, --ema, ...) win: it prints each saved value replaced
         trainer.load_checkpoint(trainer.checkpoint_path)
         print(f"resumed from {trainer.checkpoint_path} at step {trainer.step}")
@@ -189,8 +272,13 @@ def main(argv=None):
             bar = trainer.start_epoch(loader, epoch, epochs)
             for real, real_labels in trainer.batches(loader):
                 # (a) a D update, then (b) a G update if this is the last of n_critic D updates
-                record = train_step(G, D, objective, g_opt, d_opt, real, real_labels, step=trainer.step,
-                                    z_dim=100, num_classes=num_classes, ema=trainer.ema)
+                if codes:  # the same two updates, each with InfoGAN's mutual-information term added
+                    record = gan.info_step(G, D, objective, codes, g_opt, d_opt, real, step=trainer.step,
+                                           ema=trainer.ema, clip_grad_norm=args.clip_grad_norm)
+                else:
+                    record = train_step(G, D, objective, g_opt, d_opt, real, real_labels, step=trainer.step,
+                                        z_dim=100, num_classes=num_classes, ema=trainer.ema,
+                                        clip_grad_norm=args.clip_grad_norm)
                 trainer.step += 1
                 trainer.end_step(record, bar)  # history, progress bar, periodic checkpoint (and Ctrl-C)
                 if trainer.step >= steps:
@@ -210,13 +298,16 @@ def main(argv=None):
     # batch and on the grid's samples; two lumps far apart mean D tells them apart with ease.
     trainer.plot_losses()
     final = trainer.sample(z=trainer.fixed_z, labels=trainer.fixed_labels)
-    save_image_grid(final, os.path.join(out, "samples_final.png"), nrow=num_classes or 8,
+    save_image_grid(final, os.path.join(out, "samples_final.png"), nrow=trainer.grid_columns,
                     title=f"{args.arch} / {args.loss}, {trainer.step} steps"
-                    + (": column k shows digit k" if num_classes else ""))
+                    + (": column k shows digit k" if num_classes else trainer.grid_note))
     if num_classes:  # ask for sevens: G(z, 7)
         sevens = trainer.sample(z=trainer.fixed_z[:16], labels=np.full(16, 7))
         save_image_grid(sevens, os.path.join(out, "sevens.png"), nrow=8, title="G(z, label=7)")
-    _interpolation(trainer, os.path.join(out, "interpolation.png"), num_classes)
+    if codes:  # InfoGAN: what each continuous code came to mean (often slant and stroke width)
+        for k in range(codes.continuous):
+            _code_sweep(trainer, codes, k, os.path.join(out, f"codes_continuous{k + 1}.png"))
+    _interpolation(trainer, os.path.join(out, "interpolation.png"), num_classes, codes)
     trainer.save_checkpoint(trainer.checkpoint_path)
 
     # --- Step 8: score the samples -----------------------------------------------------------
@@ -227,13 +318,19 @@ def main(argv=None):
     n_scored = 200 if args.smoke else 10000
     n_scored = n_scored if args.metrics_samples is None else args.metrics_samples
     if n_scored and args.dataset == "mnist":
-        report = _score(trainer, n_scored, num_classes)
+        report, match = _score(trainer, n_scored, num_classes, codes)
         report.update(steps=trainer.step, arch=args.arch, loss=args.loss,
                       seconds=round(time.perf_counter() - start, 1))  # this run's wall time, scoring included
         print(f"\nscores of {n_scored:,} EMA samples against 1,000 real held-out digits:")
         print("\n".join(metrics.report_lines(report)))
+        report = metrics.report.as_json(report)
+        if match:  # InfoGAN: does each value of the categorical code draw one digit?
+            print(f"code -> digit match {match.accuracy:.3f}\n    (share of samples whose digit is the one paired "
+                  f"with their code value, under the best one-to-one pairing; chance about 0.1)\n"
+                  f"code value -> digit: {dict(enumerate(match.mapping))}")
+            report.update(code_match=match.accuracy, code_to_digit=match.mapping)
         with atomic_file(os.path.join(out, "metrics.json")) as f:
-            f.write(json.dumps(metrics.report.as_json(report), indent=1).encode())
+            f.write(json.dumps(report, indent=1).encode())
     elif n_scored:
         print("no scores: the shipped classifier judges digits, not Fashion-MNIST")
     minutes = (time.perf_counter() - start) / 60
@@ -242,30 +339,64 @@ def main(argv=None):
     return trainer
 
 
-def _score(trainer, n, num_classes):
-    """metrics.digit_report of n samples of G (its EMA weights) against the bundled held-out digits.
+def latent(codes, rng, n, cont=None):
+    """n inputs for G from the NumPy generator ``rng``: z ~ N(0, I) with 100 values, or for InfoGAN
+    noise and codes, with code value i % 10 in row i (each value equally often) and the continuous
+    codes uniform in [-1, 1] (or all equal to ``cont``)."""
+    if codes is None:
+        return minigan.Tensor(rng.standard_normal((n, 100)).astype(np.float32))
+    noise = minigan.Tensor(rng.standard_normal((n, codes.noise_dim)).astype(np.float32))
+    cont = rng.uniform(-1, 1, (n, codes.continuous)) if cont is None else np.full((n, codes.continuous), cont)
+    return codes.join(noise, np.arange(n) % codes.categories, cont.astype(np.float32))
+
+
+def _score(trainer, n, num_classes, codes):
+    """metrics.digit_report of n samples of G (its EMA weights) against the bundled held-out digits,
+    and for InfoGAN how well the code values match digits (metrics.code_class_match), else None.
 
     The noise comes from its own NumPy generator, not minigan's: scoring leaves the run's random
     state, and so a resumed run, exactly as they were."""
     rng = np.random.default_rng(trainer.seed + 11)
     fakes = []
     for i in range(0, n, 1000):
-        z = rng.standard_normal((min(1000, n - i), 100)).astype(np.float32)
+        z = latent(codes, rng, min(1000, n - i))  # InfoGAN: code values 0..9 in turn (1000 is a multiple of 10)
         labels = np.arange(i, i + len(z)) % num_classes if num_classes else None  # every digit equally often
-        fakes.append(minigan.backend.as_numpy(trainer.sample(z=minigan.Tensor(z).to(trainer.device), labels=labels).data))
+        fakes.append(minigan.backend.as_numpy(trainer.sample(z=z.to(trainer.device), labels=labels).data))
+    fakes = np.concatenate(fakes)
     real = data.mnist_bundled("test")  # the 1,000 digits the classifier's accuracy was measured on
-    return metrics.digit_report(np.concatenate(fakes), data.to_unit_range(real.images)[:, None])
+    report = metrics.digit_report(fakes, data.to_unit_range(real.images)[:, None])
+    if codes is None:
+        return report, None
+    digits = metrics.classifier_probs(fakes).argmax(axis=1)
+    return report, metrics.code_class_match(np.arange(n) % codes.categories, digits)
 
 
-def _interpolation(trainer, path, num_classes, rows=6, steps=10):
-    """Straight lines in z space between pairs of noise vectors, one row per pair."""
+def _interpolation(trainer, path, num_classes, codes, rows=6, steps=10):
+    """Straight lines in noise space between pairs of noise vectors, one row per pair (InfoGAN:
+    row r holds code value r, continuous codes 0, and only the noise moves)."""
     rng = np.random.default_rng(trainer.seed + 7)
-    ends = rng.standard_normal((2, rows, 1, 100)).astype(np.float32)
+    noise_dim = codes.noise_dim if codes else 100
+    ends = rng.standard_normal((2, rows, 1, noise_dim)).astype(np.float32)
     t = np.linspace(0, 1, steps, dtype=np.float32)[None, :, None]
-    z = ((1 - t) * ends[0] + t * ends[1]).reshape(rows * steps, 100)
-    labels = np.repeat(np.arange(rows) % num_classes, steps) if num_classes else None
-    images = trainer.sample(z=minigan.Tensor(z).to(trainer.device), labels=labels)
+    z = minigan.Tensor(((1 - t) * ends[0] + t * ends[1]).reshape(rows * steps, noise_dim))
+    row = np.repeat(np.arange(rows), steps)
+    if codes:
+        z = codes.join(z, row % codes.categories, np.zeros((rows * steps, codes.continuous), np.float32))
+    labels = row % num_classes if num_classes else None
+    images = trainer.sample(z=z.to(trainer.device), labels=labels)
     save_image_grid(images, path, nrow=steps, title="walking in a straight line through z")
+
+
+def _code_sweep(trainer, codes, k, path, steps=9):
+    """InfoGAN: row v draws code value v with one noise vector, while continuous code k goes from -2
+    to 2 along the row (past the [-1, 1] it trained on) and the other continuous codes stay 0."""
+    rng = np.random.default_rng(trainer.seed + 5)
+    noise = np.repeat(rng.standard_normal((codes.categories, codes.noise_dim)).astype(np.float32), steps, axis=0)
+    cont = np.zeros((len(noise), codes.continuous), np.float32)
+    cont[:, k] = np.tile(np.linspace(-2, 2, steps, dtype=np.float32), codes.categories)
+    z = codes.join(minigan.Tensor(noise), np.repeat(np.arange(codes.categories), steps), cont)
+    save_image_grid(trainer.sample(z=z.to(trainer.device)), path, nrow=steps,
+                    title=f"continuous code {k + 1} from -2 (left) to 2; row v: code value v")
 
 
 if __name__ == "__main__":

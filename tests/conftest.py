@@ -10,6 +10,7 @@
   ``MINIGAN_FAKE_CUPY=1 pytest`` forces the stand-in on a GPU machine; ``=0`` forbids it, and the
   ``gpu`` tests then skip, with the reason, where no GPU answers.
 """
+import importlib.util
 import os
 import pathlib
 
@@ -40,6 +41,15 @@ from minigan import backend  # noqa: E402
 def _seed_minigan():
     """Seed minigan's generators before each test: results never depend on test order."""
     minigan.manual_seed(0)
+
+
+@pytest.fixture(scope="module")
+def example():
+    """examples/mnist_gan.py as a module, so that its main(argv) and parse_args run in the test's process."""
+    spec = importlib.util.spec_from_file_location("mnist_gan", TESTS.parent / "examples" / "mnist_gan.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def pytest_collection_modifyitems(config, items):

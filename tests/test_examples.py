@@ -3,7 +3,6 @@
 Each runs as a learner would run it, in a subprocess from the repository root, with the
 bundled digits (no network) and matplotlib writing files only.
 """
-import importlib.util
 import json
 import os
 import re
@@ -41,7 +40,8 @@ def test_mnist_gan_help_explains_every_flag():
     """--help names every flag the issue asks for, each with an explanation."""
     out = run("examples/mnist_gan.py", "--help")
     for flag in ("--arch", "--loss", "--epochs", "--batch-size", "--lr", "--device", "--dataset",
-                 "--conditional", "--out", "--resume", "--seed", "--smoke", "--spectral-norm"):
+                 "--conditional", "--out", "--resume", "--seed", "--smoke", "--spectral-norm", "--optimizer",
+                 "--beta1", "--activation", "--clip-grad-norm", "--infogan"):
         assert flag in out, flag
 
 
@@ -153,12 +153,9 @@ class SqrtOfReLU(nn.Module):
 
 
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning", "ignore:divide by zero:RuntimeWarning")
-def test_mnist_gan_stops_on_a_nan_gradient_before_it_reaches_the_weights(tmp_path, monkeypatch):
+def test_mnist_gan_stops_on_a_nan_gradient_before_it_reaches_the_weights(example, tmp_path, monkeypatch):
     """The example's own loop checks the gradients before each optimiser step, as the Trainer
     does: a G whose loss is finite but whose gradient is NaN stops the run with G untouched."""
-    spec = importlib.util.spec_from_file_location("mnist_gan", os.path.join(ROOT, "examples", "mnist_gan.py"))
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
     G = Generator(nn.Sequential(nn.Linear(100, 16), SqrtOfReLU(), nn.Linear(16, 784), nn.Tanh()), z_dim=100)
     before = [p.numpy().copy() for p in G.parameters()]
     monkeypatch.setattr(example, "build", lambda arch, **kw: (G, models.build(arch, **kw)[1]))

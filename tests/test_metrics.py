@@ -314,3 +314,36 @@ def test_digit_report_scores_real_digits_as_real_and_explains_each_number():
         assert f"({sentence})" in text
     saved = metrics.report.as_json(worse)
     assert json.loads(json.dumps(saved)) == saved  # plain numbers: json writes and reads them back exactly
+
+
+# --- code_class_match (InfoGAN's categorical code against the classes) ----------------------------
+
+def test_code_class_match_finds_a_relabelling_and_scores_it_1():
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(10)
+    codes = rng.integers(0, 10, 2000)
+    match = metrics.code_class_match(codes, perm[codes])
+    assert match.accuracy == 1.0 and match.mapping == perm.tolist()
+    assert match.counts.sum() == 2000 and (match.counts > 0).sum() == 10
+
+
+def test_code_class_match_is_the_best_one_to_one_pairing_where_greedy_loses():
+    """counts [[5, 4], [4, 0]]: greedy pairs value 0 with class 0 (5) and is left with 0 for value 1,
+    5 of 13; pairing 0 -> 1 and 1 -> 0 matches 8 of 13. Every pairing of 3 values checked by brute force."""
+    codes = np.array([0] * 5 + [0] * 4 + [1] * 4)
+    classes = np.array([0] * 5 + [1] * 4 + [0] * 4)
+    match = metrics.code_class_match(codes, classes, num_classes=2)
+    assert match.accuracy == pytest.approx(8 / 13) and match.mapping == [1, 0]
+    rng = np.random.default_rng(1)
+    codes, classes = rng.integers(0, 3, 300), rng.integers(0, 4, 300)
+    counts = np.zeros((3, 4), int)
+    np.add.at(counts, (codes, classes), 1)
+    best = max(sum(counts[v, m[v]] for v in range(3)) for m in itertools.permutations(range(4), 3))
+    assert metrics.code_class_match(codes, classes, num_classes=4).accuracy == pytest.approx(best / 300)
+
+
+def test_code_class_match_errors_name_what_came():
+    with pytest.raises(ValueError, match=r"two equally long 1-d int arrays, got shapes \(3,\) and \(2,\)"):
+        metrics.code_class_match([0, 1, 2], [0, 1])
+    with pytest.raises(ValueError, match=r"code values in \[0, 3\) and classes in \[0, 2\).*got codes 0..2 and classes 0..1"):
+        metrics.code_class_match([0, 1, 2], [0, 1, 1], num_classes=2)

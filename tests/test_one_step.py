@@ -8,7 +8,6 @@ settings, and asks for the same weights, bit for bit, for every objective, with 
 ``--conditional``. Any difference between the two loops (a random draw in another order, a
 penalty or a clip applied by one only, another optimiser) shows up in the last bits.
 """
-import importlib.util
 import os
 import re
 
@@ -22,15 +21,6 @@ from minigan.gan.models import build
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = 3  # not the default 0, so that the example is seen to use --seed
-
-
-@pytest.fixture(scope="module")
-def example():
-    """examples/mnist_gan.py as a module, so that its main(argv) runs in this process."""
-    spec = importlib.util.spec_from_file_location("mnist_gan", os.path.join(ROOT, "examples", "mnist_gan.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def fit_as_the_example_does(loss, conditional):

@@ -40,8 +40,9 @@ from .. import functional as F
 from .. import nn
 from ..autograd import no_grad
 from ..tensor import Tensor, randn
-from .guards import check_finite, check_gradients
+from .guards import check_finite
 from .losses import clip_weights_
+from .step import update
 
 
 class Codes:
@@ -148,11 +149,12 @@ def mutual_information_loss(cat_logits, cat, cont_mean, cont, continuous_weight=
 
 
 def info_step(G, D, objective, codes, g_opt, d_opt, real, *, step, info_weight=1.0, continuous_weight=0.1,
-              ema=None):
+              ema=None, clip_grad_norm=None):
     """One InfoGAN step: ``train_step``'s D update and G update (read step.py first), each with
     ``info_weight`` * L_I added on its batch of fakes. ``D`` is an ``InfoDiscriminator``; ``d_opt``
     holds D's parameters, Q's included (D's update trains Q to read the codes); ``g_opt`` holds
-    G's. Penalties, clipping and n_critic come from ``objective`` as in ``train_step``.
+    G's. Penalties, weight clipping and n_critic come from ``objective``, and ``ema`` and
+    ``clip_grad_norm`` do what they do in ``train_step``.
 
     Returns train_step's figures plus ``info_loss`` (L_I on the G update's fakes, or on D's when
     G was not updated) and ``q_accuracy``, the share of those fakes whose categorical code Q
@@ -173,8 +175,7 @@ def info_step(G, D, objective, codes, g_opt, d_opt, real, *, step, info_weight=1
         d_loss = d_loss + objective.penalty(D, real, fake)
     d_loss_value = check_finite("d_loss", d_loss, step)
     d_loss.backward()
-    d_grad_norm = check_gradients("D", d_opt, D, step)
-    d_opt.step()
+    d_grad_norm = update("D", d_opt, D, step, clip_grad_norm)
     if objective.clip_value is not None:
         clip_weights_(D, objective.clip_value)
     record = dict(d_loss=d_loss_value, d_real=objective.mean_d_output(real_logits),
@@ -190,8 +191,7 @@ def info_step(G, D, objective, codes, g_opt, d_opt, real, *, step, info_weight=1
         g_loss = objective.g_loss(fake_logits) + info_weight * info
         record["g_loss"] = check_finite("g_loss", g_loss, step)
         g_loss.backward()  # the gradients this leaves on D and Q are cleared at D's next update
-        record["g_grad_norm"] = check_gradients("G", g_opt, G, step)
-        g_opt.step()
+        record["g_grad_norm"] = update("G", g_opt, G, step, clip_grad_norm)
         if ema is not None:
             ema.update()
     record["info_loss"] = info.item()
@@ -203,3 +203,16 @@ def q_accuracy(cat_logits, cat):
     """The share of rows whose categorical code Q's logits put first (one number copied to the host)."""
     xp = backend.get_array_module(cat_logits.data)
     return float((cat_logits.data.argmax(axis=1) == xp.asarray(cat)).mean())
+
+
+def build_info(arch="mlp", codes=None, width=1.0, dropout=0.3, activation="leaky_relu"):
+    """(G, D) for InfoGAN with ``models.build``'s shapes: G takes ``codes.dim`` numbers (noise and
+    codes) in place of z; D is an ``InfoDiscriminator`` whose shared body is ``build``'s D without
+    its last Linear (D's head and Q's head both read what that layer read). ``codes``: a ``Codes``
+    (default: the paper's MNIST codes, 62 noise values, one 10-valued code, 2 continuous)."""
+    from .models import build  # here, not at the top: models does not need InfoGAN
+    codes = codes or Codes()
+    G, plain = build(arch, z_dim=codes.dim, width=width, dropout=dropout, activation=activation)
+    layers = list(plain.body)
+    D = InfoDiscriminator(nn.Sequential(*layers[:-1]), layers[-1].in_features, codes.categories, codes.continuous)
+    return G, D

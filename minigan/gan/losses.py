@@ -30,7 +30,7 @@ Conventions, the same for every objective:
 from ..checks import check_int, check_number
 from .. import backend
 from .. import functional as F
-from ..optim import Adam, RMSprop
+from ..optim import SGD, Adam, RMSprop
 from ..tensor import Tensor, as_tensor
 from .penalties import GradientPenalty
 
@@ -102,13 +102,25 @@ class GANLoss:
     def _g_loss(self, f):
         raise NotImplementedError(f"{type(self).__name__} must define _g_loss(self, f)")
 
-    def make_optimizer(self, params, lr=None):
+    def make_optimizer(self, params, lr=None, *, optimizer=None, beta1=None):
         """The recipe's optimiser for ``params`` (one network's), at learning rate ``lr`` or the
-        recipe's. The one place in minigan where an objective's optimiser is chosen."""
+        recipe's. The one place in minigan where an objective's optimiser is chosen.
+
+        To try another (the examples' ``--optimizer`` and ``--beta1``): ``optimizer`` "adam",
+        "rmsprop" or "sgd" (plain SGD, no momentum) replaces the recipe's, keeping its learning
+        rate unless ``lr`` is given; ``beta1`` replaces Adam's first beta (the second stays the
+        recipe's: 0.999 where the recipe is not Adam)."""
         lr = self.lr if lr is None else lr
-        if self.optimizer == "rmsprop":
+        name = self.optimizer if optimizer is None else optimizer
+        if name not in ("adam", "rmsprop", "sgd"):
+            raise ValueError(f"make_optimizer: optimizer must be 'adam', 'rmsprop' or 'sgd', got {name!r}")
+        if beta1 is not None and name != "adam":
+            raise ValueError(f"make_optimizer: beta1 is Adam's; the {name!r} optimiser has none (got beta1={beta1!r})")
+        if name == "rmsprop":
             return RMSprop(params, lr=lr)
-        return Adam(params, lr=lr, betas=self.betas)
+        if name == "sgd":
+            return SGD(params, lr=lr)
+        return Adam(params, lr=lr, betas=self.betas if beta1 is None else (beta1, self.betas[1]))
 
     def d_outputs(self, logits):
         """D's output on each image of a batch, as a NumPy array (on the CPU): the probability

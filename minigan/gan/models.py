@@ -9,6 +9,10 @@
   and 128 with leaky-ReLU 0.2 and dropout 0.3, then dense 1. ``width`` scales every channel count
   (width=0.5 halves them), which is how a CPU run is made faster.
 
+``activation="relu"`` puts ReLU in place of every leaky ReLU (G's and D's hidden layers), to see
+what the leak buys: a ReLU unit whose input is negative for every image passes no gradient and
+may never recover (a "dead" unit); leaky ReLU's slope 0.2 there keeps it learning.
+
 G maps (z, labels) to images shaped (N, 1, 28, 28) in [-1, 1]; D maps (images, labels) to one
 logit per image, shaped (N, 1). With ``num_classes`` set, the label is embedded (a learned vector
 per class) and concatenated: onto z for G; onto the flattened image for the MLP D, or as an
@@ -76,22 +80,34 @@ def _labels(labels, n, num_classes):
     return arr
 
 
-def mlp_generator(z_dim=100, hidden=(256, 512), num_classes=None, embed_dim=10, batch_norm=True):
+# The hidden layers' nonlinearity, by name (``activation=``): leaky ReLU with slope 0.2 for x < 0
+# (the DCGAN paper's for D, and both nets' here), or plain ReLU.
+ACTIVATIONS = {"leaky_relu": lambda: nn.LeakyReLU(0.2), "relu": nn.ReLU}
+
+
+def _activation(name):
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+    return ACTIVATIONS[name]()
+
+
+def mlp_generator(z_dim=100, hidden=(256, 512), num_classes=None, embed_dim=10, batch_norm=True,
+                  activation="leaky_relu"):
     """``batch_norm``: a BatchNorm1d after each hidden Linear (DCGAN's advice for G, which helps
     an MLP G too: measured in docs/recipes.md)."""
     sizes = [z_dim + (embed_dim if num_classes else 0), *hidden]
     layers = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(n_in, n_out)] + ([nn.BatchNorm1d(n_out)] if batch_norm else []) + [nn.LeakyReLU(0.2)]
+        layers += [nn.Linear(n_in, n_out)] + ([nn.BatchNorm1d(n_out)] if batch_norm else []) + [_activation(activation)]
     layers += [nn.Linear(sizes[-1], 784), nn.Tanh()]
     return Generator(nn.Sequential(*layers), z_dim, num_classes, embed_dim)
 
 
-def mlp_discriminator(hidden=(512, 256), num_classes=None, embed_dim=10, dropout=0.0):
+def mlp_discriminator(hidden=(512, 256), num_classes=None, embed_dim=10, dropout=0.0, activation="leaky_relu"):
     sizes = [784 + (embed_dim if num_classes else 0), *hidden]
     layers = [] if num_classes else [nn.Flatten()]
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(0.2)]
+        layers += [nn.Linear(n_in, n_out), _activation(activation)]
         if dropout:
             layers.append(nn.Dropout(dropout))
     layers.append(nn.Linear(sizes[-1], 1))
@@ -102,23 +118,23 @@ def _channels(n, width):
     return max(1, int(round(n * width)))
 
 
-def dcgan_generator(z_dim=100, width=1.0, num_classes=None, embed_dim=10):
+def dcgan_generator(z_dim=100, width=1.0, num_classes=None, embed_dim=10, activation="leaky_relu"):
     c1, c2, c3 = _channels(256, width), _channels(128, width), _channels(64, width)
     body = nn.Sequential(
         nn.Linear(z_dim + (embed_dim if num_classes else 0), 7 * 7 * c1, bias=False),
-        nn.BatchNorm1d(7 * 7 * c1), nn.LeakyReLU(0.2), nn.Unflatten(1, (c1, 7, 7)),
-        nn.ConvTranspose2d(c1, c2, 5, stride=1, padding=2, bias=False), nn.BatchNorm2d(c2), nn.LeakyReLU(0.2),
+        nn.BatchNorm1d(7 * 7 * c1), _activation(activation), nn.Unflatten(1, (c1, 7, 7)),
+        nn.ConvTranspose2d(c1, c2, 5, stride=1, padding=2, bias=False), nn.BatchNorm2d(c2), _activation(activation),
         nn.ConvTranspose2d(c2, c3, 5, stride=2, padding=2, output_padding=1, bias=False),
-        nn.BatchNorm2d(c3), nn.LeakyReLU(0.2),
+        nn.BatchNorm2d(c3), _activation(activation),
         nn.ConvTranspose2d(c3, 1, 5, stride=2, padding=2, output_padding=1, bias=False), nn.Tanh())
     return Generator(body, z_dim, num_classes, embed_dim)
 
 
-def dcgan_discriminator(width=1.0, num_classes=None, dropout=0.3):
+def dcgan_discriminator(width=1.0, num_classes=None, dropout=0.3, activation="leaky_relu"):
     c1, c2 = _channels(64, width), _channels(128, width)
     body = nn.Sequential(
-        nn.Conv2d(2 if num_classes else 1, c1, 5, stride=2, padding=2), nn.LeakyReLU(0.2), nn.Dropout(dropout),
-        nn.Conv2d(c1, c2, 5, stride=2, padding=2), nn.LeakyReLU(0.2), nn.Dropout(dropout),
+        nn.Conv2d(2 if num_classes else 1, c1, 5, stride=2, padding=2), _activation(activation), nn.Dropout(dropout),
+        nn.Conv2d(c1, c2, 5, stride=2, padding=2), _activation(activation), nn.Dropout(dropout),
         nn.Flatten(), nn.Linear(c2 * 7 * 7, 1))
     return Discriminator(body, num_classes, 28 * 28 if num_classes else None, label_as_channel=True)
 
@@ -132,11 +148,14 @@ def spectral_normalize(net):
     return net
 
 
-def build(arch="mlp", z_dim=100, num_classes=None, width=1.0, dropout=0.3):
-    """(G, D) for ``arch`` "mlp" or "dcgan"; ``dropout`` is D's dropout rate."""
+def build(arch="mlp", z_dim=100, num_classes=None, width=1.0, dropout=0.3, activation="leaky_relu"):
+    """(G, D) for ``arch`` "mlp" or "dcgan"; ``dropout`` is D's dropout rate, ``activation`` the
+    hidden layers' nonlinearity in both ("leaky_relu" or "relu")."""
+    _activation(activation)  # an unknown name fails here, before any layer is made
     if arch == "mlp":
-        return mlp_generator(z_dim, num_classes=num_classes), mlp_discriminator(num_classes=num_classes, dropout=dropout)
+        return (mlp_generator(z_dim, num_classes=num_classes, activation=activation),
+                mlp_discriminator(num_classes=num_classes, dropout=dropout, activation=activation))
     if arch == "dcgan":
-        return (dcgan_generator(z_dim, width, num_classes=num_classes),
-                dcgan_discriminator(width, num_classes=num_classes, dropout=dropout))
+        return (dcgan_generator(z_dim, width, num_classes=num_classes, activation=activation),
+                dcgan_discriminator(width, num_classes=num_classes, dropout=dropout, activation=activation))
     raise ValueError(f"unknown architecture {arch!r}: expected 'mlp' or 'dcgan'")

@@ -21,6 +21,7 @@ anyway and new noise costs nothing; a fresh draw gives G's update its own sample
 """
 from .. import backend
 from ..autograd import no_grad
+from ..nn.utils import clip_grad_norm_
 from ..tensor import randn
 from .guards import check_finite, check_gradients
 from .losses import clip_weights_
@@ -28,7 +29,7 @@ from .penalties import r1_penalty
 
 
 def train_step(G, D, objective, g_opt, d_opt, real, labels=None, *, step, z_dim, num_classes=None,
-               ema=None, r1_gamma=0.0, noise_std=0.0):
+               ema=None, r1_gamma=0.0, noise_std=0.0, clip_grad_norm=None):
     """One D update, then a G update when this is the last of ``objective.n_critic`` D updates.
 
     ``real``: a batch of real images (N, ...) on the device to train on; ``labels``: their
@@ -37,7 +38,8 @@ def train_step(G, D, objective, g_opt, d_opt, real, labels=None, *, step, z_dim,
     ``z_dim``: the length of G's noise vectors. Options (``Trainer``'s): ``ema``, an EMA of G's
     weights, updated after each G update; ``r1_gamma``, the R1 penalty on real images
     (``penalties.py``); ``noise_std``, instance noise: Gaussian noise of this std added to every
-    image D sees.
+    image D sees; ``clip_grad_norm``, the largest norm each network's gradient may have when its
+    optimiser steps (``update`` below).
 
     Returns the step's figures: d_loss, d_real and d_fake (D's mean output on each batch),
     d_grad_norm, and g_loss and g_grad_norm (None when G was not updated).
@@ -57,10 +59,11 @@ def train_step(G, D, objective, g_opt, d_opt, real, labels=None, *, step, z_dim,
         d_loss = d_loss + objective.penalty(critic, real, fake)
     if r1_gamma:  # R1: D's gradient on real images pushed towards 0
         d_loss = d_loss + r1_penalty(critic, real, r1_gamma)
-    d_loss_value = check_finite("d_loss", d_loss, step)  # stop before a NaN or inf loss reaches the weights ...
+    d_loss_value = check_finite("d_loss", d_loss, step)  # stop before a NaN or inf loss reaches the weights
     d_loss.backward()
-    d_grad_norm = check_gradients("D", d_opt, D, step)  # ... or a NaN gradient, which a finite loss can have
-    d_opt.step()  # only D's optimiser steps: G's weights are untouched
+    # check the gradients (a finite loss can still have a NaN one), clip if asked, step D's optimiser
+    # only: G's weights are untouched
+    d_grad_norm = update("D", d_opt, D, step, clip_grad_norm)
     if objective.clip_value is not None:  # WGAN: clamp the critic's weights, to keep it Lipschitz
         clip_weights_(D, objective.clip_value)
     record = dict(d_loss=d_loss_value, d_real=objective.mean_d_output(real_logits),
@@ -76,12 +79,28 @@ def train_step(G, D, objective, g_opt, d_opt, real, labels=None, *, step, z_dim,
     g_loss = objective.g_loss(run(D, with_noise(fake, noise_std), fake_labels))
     g_loss_value = check_finite("g_loss", g_loss, step)
     g_loss.backward()  # through D into G; the gradients this leaves on D are cleared at D's next update
-    record["g_grad_norm"] = check_gradients("G", g_opt, G, step)
-    g_opt.step()  # only G's optimiser steps: D's weights are not changed by G's update
+    record["g_grad_norm"] = update("G", g_opt, G, step, clip_grad_norm)  # D's weights are not changed here
     if ema is not None:
         ema.update()  # the moving average of G's weights follows the step just taken
     record["g_loss"] = g_loss_value
     return record
+
+
+def update(which, optimizer, net, step, clip_grad_norm=None):
+    """One optimiser step for network ``which`` ("G" or "D"), after the checks; returns the
+    gradient's norm before any clipping (the figure the logs and plots show).
+
+    1. ``check_gradients``: stop if a gradient holds NaN or inf, which a finite loss can still have;
+    2. with ``clip_grad_norm`` set, scale all of ``net``'s gradients by one factor so that their
+       total L2 norm is at most ``clip_grad_norm`` (``nn.utils.clip_grad_norm_``, as in PyTorch):
+       a rare huge gradient then moves the weights no further than a large ordinary one;
+    3. ``optimizer.step()``.
+    """
+    norm = check_gradients(which, optimizer, net, step)
+    if clip_grad_norm is not None:
+        clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]], clip_grad_norm)
+    optimizer.step()
+    return norm
 
 
 def draw_labels(n, num_classes):

@@ -61,6 +61,7 @@ class Trainer:
     every epoch, and its state goes into the checkpoints.
     Options: ``ema_decay`` (EMA of G's weights for samples), ``instance_noise``
     (Gaussian noise of this std added to D's inputs, decayed linearly to 0 over the run),
+    ``clip_grad_norm`` (each network's gradient scaled to at most this L2 norm before its update),
     ``r1_gamma`` (R1 penalty on real data), ``out_dir`` (samples, loss plot and checkpoints go there;
     made if missing, and checked now, so that a folder that cannot be written to fails at once):
     a sample grid and a checkpoint every ``epoch_every`` epochs, a checkpoint every
@@ -70,8 +71,8 @@ class Trainer:
     def __init__(self, G, D, loss="nonsaturating", *, z_dim=100, num_classes=None, g_lr=None, d_lr=None,
                  g_optimizer=None, d_optimizer=None, g_scheduler=None, d_scheduler=None, n_critic=None,
                  clip_value=None, gp_lambda=None, r1_gamma=0.0, ema_decay=None, label_smoothing=0.0,
-                 instance_noise=0.0, out_dir=None, sample_every=None, checkpoint_every=1000, epoch_every=1,
-                 n_samples=64, seed=0, callbacks=(), progress=True, device=None):
+                 instance_noise=0.0, clip_grad_norm=None, out_dir=None, sample_every=None, checkpoint_every=1000,
+                 epoch_every=1, n_samples=64, seed=0, callbacks=(), progress=True, device=None):
         # The objective carries its losses, penalty, clipping and recipe; the options given here
         # change it, so that it reports what the step does (gp_lambda=5: GradientPenalty(5.0)).
         given = dict(n_critic=n_critic, clip_value=clip_value, gp_lambda=gp_lambda,
@@ -79,7 +80,7 @@ class Trainer:
         self.objective = get_loss(loss, **{k: v for k, v in given.items() if v is not None})
         self.G, self.D = G, D
         self.z_dim, self.num_classes = z_dim, num_classes
-        self.r1_gamma, self.instance_noise = r1_gamma, instance_noise
+        self.r1_gamma, self.instance_noise, self.clip_grad_norm = r1_gamma, instance_noise, clip_grad_norm
         self.g_opt = g_optimizer or self.objective.make_optimizer(G.parameters(), g_lr)
         self.d_opt = d_optimizer or self.objective.make_optimizer(D.parameters(), d_lr)
         self.g_scheduler = _scheduler_for(self.g_opt, g_scheduler, "g_scheduler")
@@ -99,6 +100,10 @@ class Trainer:
         rng = np.random.default_rng(seed + 1_000_003)
         self.fixed_z = Tensor(rng.standard_normal((n_samples, z_dim)).astype(np.float32)).to(self.device)
         self.fixed_labels = np.arange(n_samples) % num_classes if num_classes else None
+        # how the grids are laid out: one class per column for a conditional G; a caller that
+        # sets fixed_z itself (InfoGAN's codes, one per column) says so here
+        self.grid_columns = num_classes or 8
+        self.grid_note = ", one class per column" if num_classes else ""
 
         self.step = 0          # D updates done (one per real batch)
         self.epoch = 0         # the epoch in progress
@@ -128,7 +133,8 @@ class Trainer:
         with this trainer's networks, objective, optimisers and options. Returns the step's figures."""
         record = train_step(self.G, self.D, self.objective, self.g_opt, self.d_opt, real, labels,
                             step=self.step, z_dim=self.z_dim, num_classes=self.num_classes, ema=self.ema,
-                            r1_gamma=self.r1_gamma, noise_std=self._noise_std())
+                            r1_gamma=self.r1_gamma, noise_std=self._noise_std(),
+                            clip_grad_norm=self.clip_grad_norm)
         self.step += 1
         return record
 
@@ -195,8 +201,9 @@ class Trainer:
         if bar is not None:
             # D's mean outputs beside the losses: D(x) well above D(G(z)) for long means D is winning
             h = self.history
+            extra = {k: v for k, v in record.items() if k not in h and isinstance(v, float)}  # InfoGAN's q_accuracy
             bar.update(1, d_loss=h["d_loss"][-1], g_loss=h["g_loss"][-1],
-                       **{"D(x)": h["d_real"][-1], "D(G(z))": h["d_fake"][-1]})
+                       **{"D(x)": h["d_real"][-1], "D(G(z))": h["d_fake"][-1]}, **extra)
         for callback in self.callbacks:
             callback(self, record)
         if self.out_dir and self.checkpoint_every and self.step % self.checkpoint_every == 0:
@@ -316,8 +323,8 @@ class Trainer:
         latest real batch (``save_d_outputs``)."""
         from ..plotting import save_image_grid
         images = self.sample(z=self.fixed_z, labels=self.fixed_labels)
-        save_image_grid(images, os.path.join(self.out_dir, name), nrow=self.num_classes or 8,
-                        title=f"{self.loss_name}, step {self.step}" + (", one class per column" if self.num_classes else ""))
+        save_image_grid(images, os.path.join(self.out_dir, name), nrow=self.grid_columns,
+                        title=f"{self.loss_name}, step {self.step}{self.grid_note}")
         stem = name[len("samples_"):] if name.startswith("samples_") else name
         self.save_d_outputs(images, f"d_outputs_{stem}")
 

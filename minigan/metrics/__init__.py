@@ -10,6 +10,7 @@
     metrics.kernel_distance(feats, real_feats)      # KernelDistance(mean, std_error): KID
     metrics.precision_recall(real_feats, feats)     # PrecisionRecall(precision, recall)
     metrics.mode_coverage(points, centres, std)     # Coverage(modes, high_quality), the 2-D toys
+    metrics.code_class_match(code_values, metrics.classifier_probs(images).argmax(1))  # InfoGAN's codes
     report = metrics.digit_report(fake_images, real_images)   # all of the above at once, as a dict
     print("\n".join(metrics.report_lines(report)))           # ... each number with what it measures
 
@@ -19,8 +20,8 @@ Read in this order: ``classifier.py`` (the judge and its shipped weights, whose 
 """
 from .classifier import (DigitClassifier, classifier_features, classifier_info, classifier_outputs, classifier_probs,
                          load_classifier)
-from .scores import (ClassifierScore, KernelDistance, PrecisionRecall, class_histogram, classifier_score,
-                     frechet_distance, frechet_distance_gaussians, gaussian_fit, kernel_distance, kl_to_uniform,
+from .scores import (ClassifierScore, CodeMatch, KernelDistance, PrecisionRecall, class_histogram, classifier_score,
+                     code_class_match, frechet_distance, frechet_distance_gaussians, gaussian_fit, kernel_distance, kl_to_uniform,
                      mmd2_unbiased, precision_recall, sqrtm_psd)
 from .report import EXPLAIN, describe, digit_report, report_lines
 from .toy import Coverage, mode_coverage
@@ -32,6 +33,6 @@ __all__ = [
     "frechet_distance", "frechet_distance_gaussians", "gaussian_fit", "sqrtm_psd",
     "kernel_distance", "KernelDistance", "mmd2_unbiased",
     "precision_recall", "PrecisionRecall",
-    "mode_coverage", "Coverage",
+    "mode_coverage", "Coverage", "code_class_match", "CodeMatch",
     "digit_report", "report_lines", "describe", "EXPLAIN",
 ]

@@ -299,3 +299,57 @@ def precision_recall(real_features, fake_features, k=3):
     precision = _share_inside(fake, real, knn_radii(real, k))
     recall = _share_inside(real, fake, knn_radii(fake, k))
     return PrecisionRecall(float(precision), float(recall))
+
+
+CodeMatch = namedtuple("CodeMatch", ["accuracy", "mapping", "counts"])
+CodeMatch.__doc__ = ("accuracy: share of samples whose class is the one matched to their code value; mapping: "
+                     "mapping[v] is the class matched to code value v; counts: (values, classes) sample counts")
+
+
+def code_class_match(codes, classes, num_codes=None, num_classes=10):
+    """How well the values of a categorical code pick classes (InfoGAN's code against the digit the
+    classifier sees): pair each code value with a *different* class so that as many samples as
+    possible fall in their value's class, and return that share with the pairing.
+
+        counts[v, c] = number of samples drawn with code value v that were classified as c
+        accuracy     = max over one-to-one maps m of  sum_v counts[v, m(v)] / sum counts
+
+    Nobody told the code what the classes are, so its values come in any order: this is the
+    accuracy under the best relabelling (chance: about 1 / num_classes; 1.0 = every value is one
+    class). Taking each value's most common class instead would let two values claim one class.
+    The best map is found exactly by dynamic programming over the sets of classes already taken
+    (2^num_classes sets: instant for 10 digits), not greedily: a greedy pick can lose.
+
+    ``codes`` and ``classes``: one int per sample; ``num_codes`` (default: the largest code + 1)
+    must not exceed ``num_classes``.
+    """
+    codes = np.asarray(backend.as_numpy(codes))
+    classes = np.asarray(backend.as_numpy(classes))
+    if codes.shape != classes.shape or codes.ndim != 1 or not len(codes):
+        raise ValueError(f"code_class_match: expected codes and classes as two equally long 1-d int arrays, "
+                         f"got shapes {codes.shape} and {classes.shape}")
+    num_classes = check_int("code_class_match", "num_classes", num_classes, low=1, expected="an int >= 1")
+    num_codes = int(codes.max()) + 1 if num_codes is None else num_codes
+    num_codes = check_int("code_class_match", "num_codes", num_codes, low=1, expected="an int >= 1")
+    if num_codes > num_classes or codes.min() < 0 or codes.max() >= num_codes or classes.min() < 0 \
+            or classes.max() >= num_classes:
+        raise ValueError(f"code_class_match: expected code values in [0, {num_codes}) and classes in "
+                         f"[0, {num_classes}) with no more code values than classes; got codes "
+                         f"{codes.min()}..{codes.max()} and classes {classes.min()}..{classes.max()}")
+    counts = np.zeros((num_codes, num_classes), dtype=np.int64)
+    np.add.at(counts, (codes, classes), 1)
+    # best[taken] = (most samples matched, the classes chosen) when the first popcount(taken) code
+    # values have been given the classes in the bit set ``taken``, one each
+    best = {0: (0, [])}
+    for taken in range(1 << num_classes):  # ascending: every set comes after its subsets
+        if taken not in best or bin(taken).count("1") == num_codes:
+            continue
+        matched, chosen = best[taken]
+        value = len(chosen)
+        for c in range(num_classes):
+            if not taken >> c & 1:
+                grown = taken | 1 << c
+                if grown not in best or best[grown][0] < matched + counts[value, c]:
+                    best[grown] = (matched + int(counts[value, c]), chosen + [c])
+    matched, mapping = max((best[t] for t in best if bin(t).count("1") == num_codes), key=lambda b: b[0])
+    return CodeMatch(matched / len(codes), mapping, counts)
