@@ -39,9 +39,10 @@ def load_generator(run):
                      dropout=config.get("d_dropout", 0.3), activation=activation)
     state = minigan.load(os.path.join(run, "checkpoint.npz"))
     G.load_state_dict(state["G"])
-    if state["ema"] is not None:  # sample with the averaged weights, as the run's grids do
-        for p, avg in zip(G.parameters(), state["ema"]["shadow"]):
-            p.data = np.asarray(avg)
+    if state["ema"] is not None:  # sample with the averaged weights (and statistics), as the run's grids do
+        ema = gan.EMA(G, state["ema"]["decay"])
+        ema.load_state_dict(state["ema"])
+        ema.copy_to()
     return G.eval(), config, codes
 
 

@@ -165,6 +165,39 @@ def test_ema_averages_and_swaps_back():
         np.testing.assert_allclose(p.numpy(), old + 1.0, rtol=1e-6)
 
 
+def test_ema_averages_batch_norm_statistics_with_the_weights():
+    """The running mean and variance are averaged like the weights and swapped in with them (the
+    averaged G must not normalise with the live G's statistics); the int batch counter is not.
+    copy_to writes the averages in for good; state_dict carries them; a state saved before they
+    were averaged loads, starting their average from the module's own statistics."""
+    minigan.manual_seed(0)
+    G = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    bn = G[1]
+    ema = EMA(G, decay=0.5)
+    assert [b is bn.running_mean or b is bn.running_var for b in ema.buffers] == [True, True]
+    mean0, var0 = bn.running_mean.numpy().copy(), bn.running_var.numpy().copy()
+    G(minigan.randn(16, 3))  # train mode: the live statistics move
+    ema.update()             # d = 2/11, as for the weights
+    live_mean, live_var = bn.running_mean.numpy().copy(), bn.running_var.numpy().copy()
+    expected_mean, expected_var = 2 / 11 * mean0 + 9 / 11 * live_mean, 2 / 11 * var0 + 9 / 11 * live_var
+    with ema.applied():
+        np.testing.assert_allclose(bn.running_mean.numpy(), expected_mean, rtol=1e-6)
+        np.testing.assert_allclose(bn.running_var.numpy(), expected_var, rtol=1e-6)
+    np.testing.assert_array_equal(bn.running_mean.numpy(), live_mean)  # swapped back
+    state = ema.state_dict()
+    np.testing.assert_allclose(state["buffers"][0], expected_mean, rtol=1e-6)
+
+    old = {k: v for k, v in state.items() if k != "buffers"}  # a checkpoint from before
+    other = EMA(G, decay=0.5)
+    bn.running_mean.data[...] = 7.0
+    other.load_state_dict(old)
+    np.testing.assert_array_equal(other.shadow_buffers[0], np.full(4, 7.0, np.float32))
+    with pytest.raises(ValueError, match=r"EMA statistic 1 has shape \(3,\) in the state, \(4,\) here"):
+        other.load_state_dict(dict(state, buffers=[state["buffers"][0], np.zeros(3, np.float32)]))
+    ema.copy_to()
+    np.testing.assert_allclose(bn.running_var.numpy(), expected_var, rtol=1e-6)
+
+
 def test_options_label_smoothing_and_instance_noise_run():
     """One-sided label smoothing and decaying instance noise are accepted and train."""
     trainer = make_trainer(label_smoothing=0.1, instance_noise=0.1)

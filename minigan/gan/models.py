@@ -1,9 +1,11 @@
 """The two GAN architectures of the MNIST example, each optionally conditional on a class label.
 
-* MLP (Goodfellow et al. 2014, and the classic TF tutorial nets): G = z -> 256 -> 512 -> 784,
-  D = 784 -> 512 -> 256 -> 1, leaky-ReLU 0.2 in between, tanh on G's output. G has batch norm
-  after each hidden layer (as DCGAN's G does): at equal steps its samples scored clearly better
-  (docs/recipes.md has the measurements); ``batch_norm=False`` gives the plain MLP.
+* MLP (Goodfellow et al. 2014, and the classic PyTorch tutorial nets): G = z -> 256 -> 512 ->
+  1024 -> 784, D = 784 -> 512 -> 256 -> 1, leaky-ReLU 0.2 in between, tanh on G's output. G has
+  batch norm after each hidden layer (as DCGAN's G does). Both choices were measured
+  (docs/recipes.md): batch norm lifted the score at equal steps from 0.42 to 0.55 of real digits',
+  and the third hidden layer from 0.80 to 0.83 in the same 10 minutes of training on a CPU.
+  ``batch_norm=False`` gives the plain MLP.
 * DCGAN (the TF DCGAN tutorial's shapes): G = dense 7x7x256 -> transposed convs 5x5 to 128
   (stride 1), 64 (stride 2), 1 (stride 2, tanh), with batch norm; D = convs 5x5 stride 2 to 64
   and 128 with leaky-ReLU 0.2 and dropout 0.3, then dense 1. ``width`` scales every channel count
@@ -91,7 +93,7 @@ def _activation(name):
     return ACTIVATIONS[name]()
 
 
-def mlp_generator(z_dim=100, hidden=(256, 512), num_classes=None, embed_dim=10, batch_norm=True,
+def mlp_generator(z_dim=100, hidden=(256, 512, 1024), num_classes=None, embed_dim=10, batch_norm=True,
                   activation="leaky_relu"):
     """``batch_norm``: a BatchNorm1d after each hidden Linear (DCGAN's advice for G, which helps
     an MLP G too: measured in docs/recipes.md)."""
