@@ -146,8 +146,8 @@ def mnist_table(results):
             "| precision | recall | minutes |", "|---|---|---|---|---|---|---|---|---|"]
     for loss, r in results.items():
         rows.append(f"| {loss} | {r['g_updates']:,} ({r['d_steps']:,}) | {r['score_ratio']:.3f} "
-                    f"| {100 * r['class_share_min']:.1f}% / {100 * r['class_share_max']:.1f}% | {r['frechet']:.2f} "
-                    f"| {r['kid']:.4f} ± {r['kid_std_error']:.4f} | {r['precision']:.3f} | {r['recall']:.3f} "
+                    f"| {100 * r['class_share_min']:.1f}% / {100 * r['class_share_max']:.1f}% | {r['frechet']:.1f} "
+                    f"| {r['kid']:.0f} ± {r['kid_std_error']:.0f} | {r['precision']:.3f} | {r['recall']:.3f} "
                     f"| {r['wall'] / 60:.1f} |")
     return rows
 

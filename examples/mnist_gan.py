@@ -1,6 +1,6 @@
 """Train a GAN on MNIST with minigan, one readable step at a time.
 
-    python examples/mnist_gan.py                 # the defaults: digits in about 6 minutes on a CPU
+    python examples/mnist_gan.py                 # the defaults: digits in about 8 minutes on a CPU
     python examples/mnist_gan.py --smoke         # a seconds-long run, to check that all works
     python examples/mnist_gan.py --help          # every flag, explained
 
@@ -55,7 +55,7 @@ def parse_args(argv=None):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--arch", choices=["mlp", "dcgan"], default="mlp",
                    help="network shapes: 'mlp' (dense layers, batch norm in G; fast on a CPU) or 'dcgan' "
-                        "(convolutions and batch norm; a step costs about a dozen MLP steps on a CPU)")
+                        "(convolutions and batch norm; on a CPU a step costs about 4.5 MLP steps)")
     p.add_argument("--loss", type=loss_name, choices=list(gan.LOSSES), default="nonsaturating",
                    help="the GAN objective (see minigan/gan/losses.py for each one's formulas and recipe)")
     p.add_argument("--epochs", type=int, default=None,

@@ -290,7 +290,8 @@ def torch_models():
         n_in = z_dim + (10 if num_classes else 0)
         return TorchGenerator(tnn.Sequential(tnn.Linear(n_in, 256), tnn.BatchNorm1d(256), tnn.LeakyReLU(0.2),
                                              tnn.Linear(256, 512), tnn.BatchNorm1d(512), tnn.LeakyReLU(0.2),
-                                             tnn.Linear(512, 784), tnn.Tanh()), num_classes)
+                                             tnn.Linear(512, 1024), tnn.BatchNorm1d(1024), tnn.LeakyReLU(0.2),
+                                             tnn.Linear(1024, 784), tnn.Tanh()), num_classes)
 
     def dcgan(z_dim, width, num_classes):
         c1, c2, c3 = (max(1, round(n * width)) for n in (256, 128, 64))

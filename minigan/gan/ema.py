@@ -13,8 +13,8 @@ adversarial training, which is why its samples look better.
 
 Batch norm's running mean and variance are not weights, but they must match the weights that
 use them: the live G's statistics describe the live G's activations, not the averaged G's. So the
-floating-point buffers (those statistics) are averaged the same way and swapped in with the
-weights (PyTorch's ``AveragedModel(..., use_buffers=True)`` does the same). Measured on the MNIST
+running statistics are averaged the same way and swapped in with the weights (PyTorch's
+``AveragedModel(..., use_buffers=True)`` does this for every buffer). Measured on the MNIST
 MLP (docs/recipes.md): with the live statistics, EMA samples scored 0.02 lower mid-run (while the
 learning rate was still high); at the end of a run the two agreed within 0.005.
 """
@@ -31,8 +31,10 @@ class EMA:
         self.module, self.decay = module, decay
         self.params = [p for p in module.parameters()]
         self.shadow = [p.data.copy() for p in self.params]
-        # batch norm's running statistics (float buffers; not its int batch counter)
-        self.buffers = [b for b in module.buffers() if b is not None and b.data.dtype.kind == "f"]
+        # batch norm's running statistics only: not its int batch counter, and not spectral norm's
+        # power-iteration vectors u and v, whose average would no longer be a unit vector
+        self.buffers = [b for name, b in module.named_buffers() if b is not None
+                        and name.rsplit(".", 1)[-1] in ("running_mean", "running_var")]
         self.shadow_buffers = [b.data.copy() for b in self.buffers]
         self.updates = 0
 
