@@ -111,8 +111,9 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.infogan and args.conditional:
         p.error("--infogan and --conditional both add what G draws from: choose one")
-    if args.beta1 is not None and (args.optimizer or gan.get_loss(args.loss).optimizer) != "adam":
-        p.error(f"--beta1 is Adam's; this run's optimiser is {args.optimizer or gan.get_loss(args.loss).optimizer}")
+    optimizer = args.optimizer or gan.get_loss(args.loss).optimizer  # the flag's, or the loss's recipe's
+    if args.beta1 is not None and optimizer != "adam":
+        p.error(f"--beta1 is Adam's; this run's optimiser is {optimizer}")
     args.run_name = run_name(p, args)
     return args
 
@@ -126,7 +127,7 @@ def run_name(parser, args):
     switch) for each training flag that differs from its default, so that runs meant for comparison
     (say --optimizer sgd against the default) do not overwrite each other."""
     name = f"{args.dataset}-{args.arch}-{args.loss}"
-    for action in parser._actions:  # in the order --help lists them
+    for action in parser._actions:  # every flag, in the order --help lists them (argparse keeps them here)
         key, value = action.dest, getattr(args, action.dest, None)
         if key in NOT_IN_NAME or key == "help" or value == action.default:
             continue
@@ -164,8 +165,9 @@ def main(argv=None):
     device = minigan.backend.normalize_device(args.device)
     out = args.out or os.path.join("runs", args.run_name)  # named by every flag that differs from its default
     if args.resume and not os.path.exists(os.path.join(out, "checkpoint.npz")):
-        sys.exit(f"--resume: no checkpoint.npz in {out}. A run folder is named by the training flags that "
-                 "differ from their defaults: resume with the same flags, or name the folder with --out")
+        sys.exit(f"--resume: no checkpoint.npz in {out}." + ("" if args.out else
+                 " A run folder is named by the training flags that differ from their defaults: resume "
+                 "with the same flags, or name the folder with --out"))
     os.makedirs(out, exist_ok=True)
     if not args.resume:
         start_afresh(out)
@@ -299,8 +301,7 @@ def main(argv=None):
     trainer.plot_losses()
     final = trainer.sample(z=trainer.fixed_z, labels=trainer.fixed_labels)
     save_image_grid(final, os.path.join(out, "samples_final.png"), nrow=trainer.grid_columns,
-                    title=f"{args.arch} / {args.loss}, {trainer.step} steps"
-                    + (": column k shows digit k" if num_classes else trainer.grid_note))
+                    title=f"{args.arch} / {args.loss}, {trainer.step} steps{trainer.grid_note}")
     if num_classes:  # ask for sevens: G(z, 7)
         sevens = trainer.sample(z=trainer.fixed_z[:16], labels=np.full(16, 7))
         save_image_grid(sevens, os.path.join(out, "sevens.png"), nrow=8, title="G(z, label=7)")

@@ -42,6 +42,7 @@ from ..autograd import no_grad
 from ..tensor import Tensor, randn
 from .guards import check_finite
 from .losses import clip_weights_
+from .models import build
 from .step import update
 
 
@@ -210,7 +211,6 @@ def build_info(arch="mlp", codes=None, width=1.0, dropout=0.3, activation="leaky
     codes) in place of z; D is an ``InfoDiscriminator`` whose shared body is ``build``'s D without
     its last Linear (D's head and Q's head both read what that layer read). ``codes``: a ``Codes``
     (default: the paper's MNIST codes, 62 noise values, one 10-valued code, 2 continuous)."""
-    from .models import build  # here, not at the top: models does not need InfoGAN
     codes = codes or Codes()
     G, plain = build(arch, z_dim=codes.dim, width=width, dropout=dropout, activation=activation)
     layers = list(plain.body)
