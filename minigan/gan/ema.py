@@ -36,6 +36,8 @@ class EMA:
         self.buffers = [b for name, b in module.named_buffers() if b is not None
                         and name.rsplit(".", 1)[-1] in ("running_mean", "running_var")]
         self.shadow_buffers = [b.data.copy() for b in self.buffers]
+        # every averaged array beside the tensor it follows (the arrays only ever change in place)
+        self._pairs = list(zip(self.shadow + self.shadow_buffers, self.params + self.buffers))
         self.updates = 0
 
     @no_grad()
@@ -44,28 +46,27 @@ class EMA:
         one, in place."""
         self.updates += 1
         d = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        for avg, p in zip(self.shadow + self.shadow_buffers, self.params + self.buffers):
+        for avg, t in self._pairs:
             avg *= d
-            avg += (1 - d) * p.data
+            avg += (1 - d) * t.data
 
     @contextlib.contextmanager
     def applied(self):
         """Swap the averaged weights and statistics into the module for the ``with`` block, then swap back."""
-        tensors = self.params + self.buffers
-        current = [t.data for t in tensors]
-        for t, avg in zip(tensors, self.shadow + self.shadow_buffers):
+        current = [t.data for _, t in self._pairs]
+        for avg, t in self._pairs:
             t.data = avg
         try:
             yield self.module
         finally:
-            for t, data in zip(tensors, current):
+            for (_, t), data in zip(self._pairs, current):
                 t.data = data
 
     @no_grad()
     def copy_to(self):
         """Write the averaged weights and statistics into the module for good (for a G that will
         only draw samples from now on, as ``examples/judge_digits.py`` loads one)."""
-        for t, avg in zip(self.params + self.buffers, self.shadow + self.shadow_buffers):
+        for avg, t in self._pairs:
             t.data[...] = avg
 
     def state_dict(self):
@@ -106,7 +107,7 @@ class EMA:
         def copy_in():
             # without saved statistics, the module's own (just loaded with its weights) stand in
             stats = buffers if buffers is not None else [b.data for b in self.buffers]
-            for avg, saved in zip(self.shadow + self.shadow_buffers, list(shadow) + list(stats)):
+            for (avg, _), saved in zip(self._pairs, list(shadow) + list(stats)):
                 avg[...] = backend.get_array_module(avg).asarray(saved)  # onto avg's device
             self.decay, self.updates = state["decay"], int(updates)
         return copy_in
