@@ -14,15 +14,27 @@ all off (to measure what they are worth, or if they ever get in the way).
    the 100-256-512-1024-784 MLP: 38 ms -> 18 ms; the small MLP 4.8 -> 3.4 ms. The price: the
    process keeps its peak memory instead of shrinking after it (what PyTorch's caching does too).
 
-2. **Small matrix products on one BLAS thread** (``matmul``). A BLAS splits every product over
-   all cores, and its threads must meet after each one. For the small products of an MLP GAN
-   (under ``SMALL_PRODUCT_FLOPS``) the second core saves little on a quiet machine (a whole
-   step is within the noise either way); on a busy one (another program computing beside it) a
-   thread that has to wait for a core stalls the product, and an MLP step took 22x its quiet
-   time (PyTorch's: 4x). So: one thread for small products, all cores for big ones (the
-   convolutions'), chosen per product. The small MLP step on a busy machine: 79 -> 7.5 ms
-   (PyTorch: 16). This needs threadpoolctl to reach the BLAS; NumPy products of your own run
-   with the thread count that minigan's last product set.
+2. **BLAS threads chosen per product** (``matmul``). A BLAS splits every product over all
+   cores, and its threads must meet after each one. Tiny products (under
+   ``SMALL_PRODUCT_FLOPS``) gain nothing from a second thread; big ones (over
+   ``LARGE_PRODUCT_FLOPS``, a convolution's) gain most of 2x. In between (an MLP GAN's products)
+   the answer depends on the machine's load: on a quiet 2-core machine both threads make the
+   small MLP step (benchmarks/vs_torch.py's mlp_small) 3.6 -> 3.1 ms, but on a busy one (another
+   program computing beside it) a thread that has to wait for a core stalls every product, and
+   that step took 28 ms on two threads against 6.6 on one (PyTorch: 16-19). So minigan
+   *measures* instead of guessing: for each product shape in that band it keeps a running mean
+   of the time on one thread and on all, uses the faster, and now and then tries the other again
+   (``_Race``), so it follows the load as it comes and goes. Measured against one thread for the
+   whole band, in one process: quiet, the small MLP step 4.06 -> 3.75 ms and at batch 256
+   8.3 -> 7.4 ms; busy, 6.0-6.6 ms either way. This needs threadpoolctl to reach the BLAS; NumPy
+   products of your own run with the thread count that minigan's last product set.
+
+   Why this keeps seeded runs bit-identical (tests/test_determinism.py): the thread count can
+   change the last bits of a product, and this machine's OpenBLAS does so for an inner
+   dimension K > 512 only (every shape of tests/test_performance.py's check agrees to the bit
+   for K <= 512; some differ at K = 600). So a product with a longer K races as a sum of
+   products over blocks of at most ``SAME_BITS_MAX_K`` terms (D's first layer: 784 = 392 + 392),
+   whose bits do not depend on the thread count either, and no product's bits depend on timing.
 
 Tried and dropped, measured on the same 2-core machine (so nobody has to try them again blind):
 
@@ -37,6 +49,7 @@ Tried and dropped, measured on the same 2-core machine (so nobody has to try the
 import ctypes
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -71,24 +84,122 @@ def tune_allocator():
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) & bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 
-#: Products of fewer FLOPs (2 per multiply-add) than this run on one BLAS thread.
-SMALL_PRODUCT_FLOPS = 3 * 10**7
+#: Products of fewer FLOPs (2 per multiply-add) than this run on one BLAS thread...
+SMALL_PRODUCT_FLOPS = 10**6
+#: ...products of more run on every core; those in between race (see the module docstring).
+LARGE_PRODUCT_FLOPS = 3 * 10**7
+#: Racing products whose inner dimension K is longer than this are summed over blocks of K this
+#: long: the BLAS's thread count could change the bits of longer ones (see the module docstring).
+SAME_BITS_MAX_K = 512
 _blas = []       # threadpoolctl's handles on NumPy's BLAS libraries; empty: leave threads alone
 _threads = None  # the thread count the BLAS was last given (None: not set by us yet)
 _all_threads = 1
+_races = {}      # (shapes, strides) of a product in the racing band -> its _Race
+
+
+def _set_threads(threads):
+    global _threads
+    if threads != _threads:  # a library call only when the count changes
+        for lib in _blas:
+            lib.set_num_threads(threads)
+        _threads = threads
 
 
 def matmul(a, b):
-    """``a @ b`` (NumPy's rules), with the BLAS's thread count chosen by the size of the product
-    (see the module docstring): one thread under ``SMALL_PRODUCT_FLOPS``, all cores above."""
-    global _threads
+    """``a @ b`` (NumPy's rules), with the BLAS's thread count chosen per product (see the
+    module docstring): one thread for small products, all cores for big ones, and in between
+    whichever has been faster lately for products of this shape."""
     if _blas and type(a) is np.ndarray:
-        threads = 1 if 2 * a.size * b.shape[-1] < SMALL_PRODUCT_FLOPS else _all_threads
-        if threads != _threads:  # a library call only when the count changes
-            for lib in _blas:
-                lib.set_num_threads(threads)
-            _threads = threads
+        flops = 2 * a.size * b.shape[-1]
+        if flops >= LARGE_PRODUCT_FLOPS:
+            _set_threads(_all_threads)
+        elif flops < SMALL_PRODUCT_FLOPS or _all_threads == 1:
+            _set_threads(1)
+        elif a.shape[-1] <= SAME_BITS_MAX_K:
+            return _raced(a, b, _product)
+        elif a.ndim == 2 and b.ndim == 2:
+            return _raced(a, b, _product_in_blocks_of_k)
+        else:  # a batched product with a long K: kept off the race, on one thread
+            _set_threads(1)
     return a @ b
+
+
+def _product(a, b):
+    return a @ b
+
+
+def _product_in_blocks_of_k(a, b):
+    """a @ b as a sum of products over blocks of at most SAME_BITS_MAX_K of the K terms (two of
+    392 for K = 784). Each block's bits do not depend on the thread count, so neither do the
+    sum's: a long-K product can race too. The blocks are views (no copy); the extra cost is one
+    addition of the (small) result per block."""
+    k = a.shape[1]
+    step = -(-k // -(-k // SAME_BITS_MAX_K))  # K split as evenly as possible
+    out = a[:, :step] @ b[:step]
+    for start in range(step, k, step):
+        out += a[:, start:start + step] @ b[start:start + step]
+    return out
+
+
+def _raced(a, b, product):
+    """``product(a, b)`` on the thread count that this shape's ``_Race`` picks, timed for it."""
+    key = (a.shape, a.strides, b.shape, b.strides)
+    race = _races.get(key)
+    if race is None:
+        race = _races[key] = _Race()
+    _set_threads(_all_threads if race.pick() else 1)
+    start = time.perf_counter()
+    out = product(a, b)
+    race.record(time.perf_counter() - start)
+    return out
+
+
+class _Race:
+    """One product shape's race between one BLAS thread (lane 0) and all of them (lane 1).
+
+    Each lane keeps a running mean of its times. The faster lane (the leader) runs; the other
+    is looked at again once the leader has run for ``LOOK_EVERY`` times the other's mean time
+    since the last look, so looking costs at most 1 / LOOK_EVERY of the time spent on this
+    product, however slow the other lane is. That matters: on a busy machine a product on all
+    threads took 5-15 ms against 30-190 us on one (it waits for a core), and looks at a fixed
+    rate (every 128 calls) still made the small MLP step 60% slower there. On a quiet machine
+    the other lane is looked at every 30 calls or so, on a busy one every few hundred.
+    """
+    __slots__ = ("mean", "lane", "credit")
+    #: How much the latest time moves a lane's mean: a look counts more, as looks are rare.
+    WEIGHT, LOOK_WEIGHT = 0.25, 0.5
+    LOOK_EVERY = 20
+
+    def __init__(self):
+        self.mean = [None, None]  # seconds, per lane
+        self.lane = 1
+        self.credit = 0.0  # seconds the leader has run since the last look
+
+    def leader(self):
+        return 1 if self.mean[1] < self.mean[0] else 0
+
+    def pick(self):
+        """The lane to run this call on: 0 (one thread) or 1 (all). Both are timed first."""
+        mean = self.mean
+        if None in mean:
+            self.lane = 1 if mean[1] is None else 0
+        else:
+            leader = self.leader()
+            other = 1 - leader
+            self.lane = other if self.credit >= self.LOOK_EVERY * mean[other] else leader
+        return self.lane
+
+    def record(self, seconds):
+        """The time the call on ``self.lane`` took."""
+        lane, mean = self.lane, self.mean
+        if mean[lane] is None:  # its first time
+            mean[lane] = seconds
+        elif None not in mean and lane != self.leader():  # a look at the other lane
+            mean[lane] += self.LOOK_WEIGHT * (seconds - mean[lane])
+            self.credit = 0.0
+        else:  # the leader; one slow call (an interrupt) moves its mean by 25% at most
+            mean[lane] += self.WEIGHT * (min(seconds, 2 * mean[lane]) - mean[lane])
+            self.credit += seconds
 
 
 def _find_blas():
