@@ -162,8 +162,9 @@ class _Race:
     since the last look, so looking costs at most 1 / LOOK_EVERY of the time spent on this
     product, however slow the other lane is. That matters: on a busy machine a product on all
     threads took 5-15 ms against 30-190 us on one (it waits for a core), and looks at a fixed
-    rate (every 128 calls) still made the small MLP step 60% slower there. On a quiet machine
-    the other lane is looked at every 30 calls or so, on a busy one every few hundred.
+    rate (every 128 calls) still made the small MLP step 60% slower there. On a quiet machine,
+    where one thread takes about 1.5 times as long as all, the other lane is looked at every 30
+    calls or so; on a busy one, where all threads take 50-300 times as long, every few thousand.
     """
     __slots__ = ("mean", "lane", "credit")
     #: How much the latest time moves a lane's mean: a look counts more, as looks are rare.
