@@ -30,11 +30,14 @@ all off (to measure what they are worth, or if they ever get in the way).
    products of your own run with the thread count that minigan's last product set.
 
    Why this keeps seeded runs bit-identical (tests/test_determinism.py): the thread count can
-   change the last bits of a product, and this machine's OpenBLAS does so for an inner
-   dimension K > 512 only (every shape of tests/test_performance.py's check agrees to the bit
-   for K <= 512; some differ at K = 600). So a product with a longer K races as a sum of
-   products over blocks of at most ``SAME_BITS_MAX_K`` terms (D's first layer: 784 = 392 + 392),
-   whose bits do not depend on the thread count either, and no product's bits depend on timing.
+   change the last bits of a product. This machine's OpenBLAS gives the same bits on one thread
+   and on two for every float32 product with an inner dimension K up to 448 that was tried, and
+   not for some from K = 449 on (float64: from K = 385). So only float32 products race, and one
+   with K > ``SAME_BITS_MAX_K`` (384, a margin below 449) races as a sum of products over blocks
+   of K at most that long (D's first layer: 784 = 262 + 262 + 260), whose bits do not depend on
+   the thread count either: no product's bits depend on timing. tests/test_performance.py
+   checks the BLAS's side of this, so a BLAS that behaves otherwise fails the tests instead of
+   quietly making seeded runs differ. Float64 products (gradient checks) never race.
 
 Tried and dropped, measured on the same 2-core machine (so nobody has to try them again blind):
 
@@ -90,11 +93,12 @@ SMALL_PRODUCT_FLOPS = 10**6
 LARGE_PRODUCT_FLOPS = 3 * 10**7
 #: Racing products whose inner dimension K is longer than this are summed over blocks of K this
 #: long: the BLAS's thread count could change the bits of longer ones (see the module docstring).
-SAME_BITS_MAX_K = 512
+SAME_BITS_MAX_K = 384
 _blas = []       # threadpoolctl's handles on NumPy's BLAS libraries; empty: leave threads alone
 _threads = None  # the thread count the BLAS was last given (None: not set by us yet)
 _all_threads = 1
 _races = {}      # (shapes, strides) of a product in the racing band -> its _Race
+_RACING_DTYPE = np.dtype(np.float32)  # the only dtype whose products race (module docstring)
 
 
 def _set_threads(threads):
@@ -113,7 +117,8 @@ def matmul(a, b):
         flops = 2 * a.size * b.shape[-1]
         if flops >= LARGE_PRODUCT_FLOPS:
             _set_threads(_all_threads)
-        elif flops < SMALL_PRODUCT_FLOPS or _all_threads == 1:
+        elif (flops < SMALL_PRODUCT_FLOPS or _all_threads == 1
+              or a.dtype != _RACING_DTYPE or b.dtype != _RACING_DTYPE):
             _set_threads(1)
         elif a.shape[-1] <= SAME_BITS_MAX_K:
             return _raced(a, b, _product)
@@ -129,8 +134,8 @@ def _product(a, b):
 
 
 def _product_in_blocks_of_k(a, b):
-    """a @ b as a sum of products over blocks of at most SAME_BITS_MAX_K of the K terms (two of
-    392 for K = 784). Each block's bits do not depend on the thread count, so neither do the
+    """a @ b as a sum of products over blocks of at most SAME_BITS_MAX_K of the K terms (262,
+    262 and 260 for K = 784). Each block's bits do not depend on the thread count, so neither do the
     sum's: a long-K product can race too. The blocks are views (no copy); the extra cost is one
     addition of the (small) result per block."""
     k = a.shape[1]

@@ -86,7 +86,7 @@ def test_small_products_run_on_one_blas_thread_and_big_ones_on_all():
 
 
 def test_a_middling_product_with_a_long_inner_dimension_races_in_blocks_with_the_same_bits():
-    # K = 784 > SAME_BITS_MAX_K: raced as two blocks of 392, whose bits the thread count cannot change
+    # K = 784 > SAME_BITS_MAX_K: raced as blocks of 262, 262, 260, whose bits the thread count cannot change
     perf = _needs_blas_threads()
     rng = np.random.default_rng(2)
     a, b = rng.standard_normal((64, 784), dtype=np.float32), rng.standard_normal((784, 128), dtype=np.float32)
@@ -103,6 +103,18 @@ def test_a_middling_product_with_a_long_inner_dimension_races_in_blocks_with_the
     assert _blas_threads() == 1 and len(perf._races) == 1
 
 
+def test_float64_products_never_race():
+    # the BLAS's float64 products change bits with the thread count from a shorter K (385) on
+    perf = _needs_blas_threads()
+    a, b = np.ones((64, 256)), np.ones((256, 128))
+    assert perf.SMALL_PRODUCT_FLOPS <= 2 * a.size * 128 < perf.LARGE_PRODUCT_FLOPS
+    perf._races.clear()
+    for _ in range(10):
+        perf.matmul(a, b)
+        assert _blas_threads() == 1
+    assert perf._races == {}
+
+
 def test_a_middling_product_races_and_gives_the_same_numbers_on_either_lane():
     perf = _needs_blas_threads()
     rng = np.random.default_rng(1)
@@ -115,7 +127,7 @@ def test_a_middling_product_races_and_gives_the_same_numbers_on_either_lane():
     assert None not in race.mean  # both lanes were timed
 
 
-@pytest.mark.parametrize("k", [64, 100, 256, 512])
+@pytest.mark.parametrize("k", [64, 100, 256, 257, 300, 383, 384])
 def test_the_blas_gives_the_same_bits_on_one_thread_and_on_all_up_to_same_bits_max_k(k):
     """What racing relies on (performance.py, item 2): below SAME_BITS_MAX_K, the thread count
     does not change a product's bits. A BLAS that broke this would make seeded runs depend on
