@@ -111,12 +111,9 @@ class Packed(nn.Module):
 
 
 def networks(z_dim=2, hidden=256, layers=3, pack=1):
-    """G: z -> hidden x layers -> a 2-D point; D: 2 x pack -> hidden x layers -> 1 logit (``Packed``
-    when pack > 1); ReLU, no batch norm."""
-    G = Points(mlp(z_dim, 2, hidden, layers))
-    if pack == 1:
-        return G, Points(mlp(2, 1, hidden, layers))
-    return G, Packed(mlp(2 * pack, 1, hidden, layers), pack)
+    """G: z -> hidden x layers -> a 2-D point; D: 2 x pack -> hidden x layers -> 1 logit (``Packed``;
+    pack = 1 judges one point at a time, a plain D); ReLU, no batch norm."""
+    return Points(mlp(z_dim, 2, hidden, layers)), Packed(mlp(2 * pack, 1, hidden, layers), pack)
 
 
 def train_one(dataset, loss, seed, g_updates, *, batch, lr, hidden, layers, ema, decay_from, pack=1, out=None,

@@ -93,7 +93,7 @@ def test_a_middling_product_with_a_long_inner_dimension_races_in_blocks_with_the
     assert perf.SMALL_PRODUCT_FLOPS <= 2 * a.size * 128 < perf.LARGE_PRODUCT_FLOPS
     perf._races.clear()
     first = perf.matmul(a, b)
-    np.testing.assert_allclose(first, a @ b, rtol=1e-5, atol=1e-4)  # the same product, summed in two
+    np.testing.assert_allclose(first, a @ b, rtol=1e-5, atol=1e-4)  # the same product, summed in blocks
     for _ in range(40):
         assert perf.matmul(a, b).tobytes() == first.tobytes()
     race = perf._races[(a.shape, a.strides, b.shape, b.strides)]
