@@ -41,8 +41,8 @@ loss still drops modes at this budget (seeds 0-4: ring 8, 8, 5, 8, 7 of 8; grid 
 says it should, but its samples spread off the modes (high quality 2-23% a run): the rate, EMA
 and budget above were tuned without it, and it has not been tuned for yet. Bigger batches and
 longer training bring the grid's high-quality share past 95% (last row) while the modes stay
-at 17-18: in the scatter plot the whole middle column (x = 0) is missing, the mass G tears
-apart to leave gaps between modes. Covering every mode is what is left of the target.
+at 17-18: in seed 0's scatter plot the whole middle column (x = 0) is empty, the points tight
+on the modes G does cover. Covering every mode is what is left of the target.
 
 Scatter plots of G's samples over training go into the run folder, one per dataset, loss and
 seed, and the closing table compares the losses with PacGAN's Table 1.
