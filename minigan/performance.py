@@ -50,6 +50,7 @@ Tried and dropped, measured on the same 2-core machine (so nobody has to try the
   slower (their products are too small to split well). The BLAS's own threading stays.
 """
 import ctypes
+import operator
 import os
 import sys
 import time
@@ -121,15 +122,11 @@ def matmul(a, b):
               or a.dtype != _RACING_DTYPE or b.dtype != _RACING_DTYPE):
             _set_threads(1)
         elif a.shape[-1] <= SAME_BITS_MAX_K:
-            return _raced(a, b, _product)
+            return _raced(a, b, operator.matmul)
         elif a.ndim == 2 and b.ndim == 2:
             return _raced(a, b, _product_in_blocks_of_k)
         else:  # a batched product with a long K: kept off the race, on one thread
             _set_threads(1)
-    return a @ b
-
-
-def _product(a, b):
     return a @ b
 
 
@@ -200,7 +197,7 @@ class _Race:
         lane, mean = self.lane, self.mean
         if mean[lane] is None:  # its first time
             mean[lane] = seconds
-        elif None not in mean and lane != self.leader():  # a look at the other lane
+        elif lane != self.leader():  # a look at the other lane (both have been timed by now)
             mean[lane] += self.LOOK_WEIGHT * (seconds - mean[lane])
             self.credit = 0.0
         else:  # the leader; one slow call (an interrupt) moves its mean by 25% at most
