@@ -644,3 +644,45 @@ def test_the_progress_bar_shows_d_s_outputs_beside_the_losses(capsys):
     expected = (f"d_loss {h['d_loss'][-1]:.4g}  g_loss {h['g_loss'][-1]:.4g}  D(x) {h['d_real'][-1]:.4g}  "
                 f"D(G(z)) {h['d_fake'][-1]:.4g}")
     assert last.endswith(expected), last
+
+
+@pytest.mark.parametrize("loss", ["nonsaturating", "wgan-gp"])
+def test_g_s_update_takes_no_gradient_for_d_s_weights_and_the_same_gradient_for_g(loss, monkeypatch):
+    """train_step runs D inside ``frozen(D)`` during G's update. Against the same step with the
+    freezing turned off (a do-nothing context), G's gradient and both networks' new weights must
+    be bit-identical, while D's .grad differs: without the freeze G's backward pass also adds
+    D's weight gradients to it (work that nothing uses)."""
+    import contextlib
+
+    from minigan.gan import step as step_module
+
+    def one_step():
+        trainer = make_trainer(loss=loss)
+        real = minigan.tensor(tiny_data(8)[0])
+        for i in range(trainer.objective.n_critic):  # the last of them updates G
+            trainer.train_step(real)
+        return ([p.grad.numpy().copy() for p in trainer.G.parameters()], weights(trainer.G), weights(trainer.D),
+                [p.grad.numpy().copy() for p in trainer.D.parameters()], trainer.D)
+
+    g_grad, g_w, d_w, d_grad, D = one_step()
+    assert all(p.requires_grad for p in D.parameters())  # asking again after the block
+    monkeypatch.setattr(step_module, "frozen", lambda net: contextlib.nullcontext(net))
+    g_grad2, g_w2, d_w2, d_grad2, _ = one_step()
+    for a, b in zip(g_grad + g_w + d_w, g_grad2 + g_w2 + d_w2):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(d_grad, d_grad2))
+
+
+def test_frozen_gives_back_each_parameter_its_own_flag_even_after_an_error():
+    from minigan.gan.step import frozen
+
+    net = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 1))
+    net[0].bias.requires_grad = False  # frozen by its user: must stay frozen after the block
+    with pytest.raises(RuntimeError):
+        with frozen(net):
+            assert not any(p.requires_grad for p in net.parameters())
+            raise RuntimeError("a failing forward pass")
+    assert [p.requires_grad for p in net.parameters()] == [True, False, True, True]
+    y = net(minigan.randn(2, 3))  # and the graph built after it reaches the weights again
+    y.sum().backward()
+    assert net[0].weight.grad is not None and net[0].bias.grad is None

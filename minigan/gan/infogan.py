@@ -43,7 +43,7 @@ from ..tensor import Tensor, randn
 from .guards import check_finite
 from .losses import clip_weights_
 from .models import build
-from .step import update
+from .step import frozen, update
 
 
 class Codes:
@@ -187,11 +187,13 @@ def info_step(G, D, objective, codes, g_opt, d_opt, real, *, step, info_weight=1
     if (step + 1) % objective.n_critic == 0:
         latent, cat, cont = codes.sample(n, real.device)
         g_opt.zero_grad()
-        fake_logits, (cat_logits, cont_mean) = D.with_codes(G(latent))
+        fake = G(latent)
+        with frozen(D):  # D's and Q's weights take no gradient here (step.py's ``frozen`` says why)
+            fake_logits, (cat_logits, cont_mean) = D.with_codes(fake)
         info = mutual_information_loss(cat_logits, cat, cont_mean, cont, continuous_weight)
         g_loss = objective.g_loss(fake_logits) + info_weight * info
         record["g_loss"] = check_finite("g_loss", g_loss, step)
-        g_loss.backward()  # the gradients this leaves on D and Q are cleared at D's next update
+        g_loss.backward()
         record["g_grad_norm"] = update("G", g_opt, G, step, clip_grad_norm)
         if ema is not None:
             ema.update()

@@ -19,6 +19,8 @@ fakes (or the labels) D just saw. D's fakes were made without a graph, so G has 
 anyway and new noise costs nothing; a fresh draw gives G's update its own sample of what G makes
 (with n_critic = 5, D has seen five batches since G last changed, not one).
 """
+from contextlib import contextmanager
+
 from .. import backend
 from ..autograd import no_grad
 from ..nn.utils import clip_grad_norm_
@@ -76,9 +78,10 @@ def train_step(G, D, objective, g_opt, d_opt, real, labels=None, *, step, z_dim,
     fake_labels = draw_labels(n, num_classes)  # a new batch of fakes (see the module docstring)
     g_opt.zero_grad()
     fake = run(G, randn(n, z_dim, device=real.device), fake_labels)  # with a graph this time
-    g_loss = objective.g_loss(run(D, with_noise(fake, noise_std), fake_labels))
+    with frozen(D):  # D's weights take no gradient here: the backward pass only goes through D
+        g_loss = objective.g_loss(run(D, with_noise(fake, noise_std), fake_labels))
     g_loss_value = check_finite("g_loss", g_loss, step)
-    g_loss.backward()  # through D into G; the gradients this leaves on D are cleared at D's next update
+    g_loss.backward()  # through D into G
     record["g_grad_norm"] = update("G", g_opt, G, step, clip_grad_norm)  # D's weights are not changed here
     if ema is not None:
         ema.update()  # the moving average of G's weights follows the step just taken
@@ -101,6 +104,29 @@ def update(which, optimizer, net, step, clip_grad_norm=None):
         clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]], clip_grad_norm)
     optimizer.step()
     return norm
+
+
+@contextmanager
+def frozen(net):
+    """Within the block, ``net``'s parameters ask for no gradient; afterwards each asks again
+    exactly as before.
+
+    G's update backpropagates through D to reach G, so it needs D's gradient with respect to each
+    layer's *input*, but not with respect to D's weights: only G's optimiser steps, and D's next
+    update starts by clearing D's gradients. Each op records, when it runs, which of its inputs
+    want a gradient, so running D's forward pass inside ``frozen(D)`` drops the weight-gradient
+    products from the backward pass (half of D's backward matrix products) and leaves G's
+    gradient exactly as it was. PyTorch's DCGAN example computes D's weight gradients here and
+    never uses them; ``D.requires_grad_(False)`` around G's update is the PyTorch habit this is.
+    """
+    params = [p for p in net.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad = False
+    try:
+        yield net
+    finally:
+        for p in params:
+            p.requires_grad = True
 
 
 def draw_labels(n, num_classes):
