@@ -345,5 +345,18 @@ def test_code_class_match_is_the_best_one_to_one_pairing_where_greedy_loses():
 def test_code_class_match_errors_name_what_came():
     with pytest.raises(ValueError, match=r"two equally long 1-d int arrays, got shapes \(3,\) and \(2,\)"):
         metrics.code_class_match([0, 1, 2], [0, 1])
-    with pytest.raises(ValueError, match=r"code values in \[0, 3\) and classes in \[0, 2\).*got codes 0..2 and classes 0..1"):
-        metrics.code_class_match([0, 1, 2], [0, 1, 1], num_classes=2)
+    with pytest.raises(ValueError, match=r"code values in \[0, 3\) and classes in \[0, 2\).*got codes 0..2 and classes 0..2"):
+        metrics.code_class_match([0, 1, 2], [0, 1, 2], num_classes=2)
+    with pytest.raises(ValueError, match=r"code values in \[0, 2\).*got codes 0..2"):
+        metrics.code_class_match([0, 1, 2], [0, 1, 1], num_codes=2, num_classes=2)
+
+
+def test_code_class_match_with_more_values_than_classes_pairs_each_value_with_its_most_common_class():
+    """InfoGAN with 20 values on 10 digits: values share classes. counts [[3, 1], [0, 2], [2, 2], [1, 0]]:
+    values 0 and 3 take class 0, value 1 class 1, and value 2 its first most common class (0);
+    matched 3 + 2 + 2 + 1 = 8 of 11."""
+    pairs = [(0, 0)] * 3 + [(0, 1)] + [(1, 1)] * 2 + [(2, 0)] * 2 + [(2, 1)] * 2 + [(3, 0)]
+    codes, classes = np.array(pairs).T
+    match = metrics.code_class_match(codes, classes, num_classes=2)
+    assert match.accuracy == pytest.approx(8 / 11) and match.mapping == [0, 1, 0, 0]
+    assert match.counts.tolist() == [[3, 1], [0, 2], [2, 2], [1, 0]]

@@ -320,8 +320,11 @@ def code_class_match(codes, classes, num_codes=None, num_classes=10):
     The best map is found exactly by dynamic programming over the sets of classes already taken
     (2^num_classes sets: instant for 10 digits), not greedily: a greedy pick can lose.
 
-    ``codes`` and ``classes``: one int per sample; ``num_codes`` (default: the largest code + 1)
-    must not exceed ``num_classes``.
+    With more code values than classes (InfoGAN with 20 values on 10 digits) a one-to-one pairing
+    cannot exist: several values must share a class, and each value is paired with its most
+    common class (``mapping[v] = argmax_c counts[v, c]``; clustering's "purity").
+
+    ``codes`` and ``classes``: one int per sample; ``num_codes``: default the largest code + 1.
     """
     codes = np.asarray(backend.as_numpy(codes))
     classes = np.asarray(backend.as_numpy(classes))
@@ -331,13 +334,14 @@ def code_class_match(codes, classes, num_codes=None, num_classes=10):
     num_classes = check_int("code_class_match", "num_classes", num_classes, low=1, expected="an int >= 1")
     num_codes = int(codes.max()) + 1 if num_codes is None else num_codes
     num_codes = check_int("code_class_match", "num_codes", num_codes, low=1, expected="an int >= 1")
-    if num_codes > num_classes or codes.min() < 0 or codes.max() >= num_codes or classes.min() < 0 \
-            or classes.max() >= num_classes:
+    if codes.min() < 0 or codes.max() >= num_codes or classes.min() < 0 or classes.max() >= num_classes:
         raise ValueError(f"code_class_match: expected code values in [0, {num_codes}) and classes in "
-                         f"[0, {num_classes}) with no more code values than classes; got codes "
-                         f"{codes.min()}..{codes.max()} and classes {classes.min()}..{classes.max()}")
+                         f"[0, {num_classes}); got codes {codes.min()}..{codes.max()} and classes "
+                         f"{classes.min()}..{classes.max()}")
     counts = np.zeros((num_codes, num_classes), dtype=np.int64)
     np.add.at(counts, (codes, classes), 1)
+    if num_codes > num_classes:  # values share classes: each takes its most common one
+        return CodeMatch(int(counts.max(axis=1).sum()) / len(codes), [int(c) for c in counts.argmax(axis=1)], counts)
     # best[taken] = (most samples matched, the classes chosen) when the first popcount(taken) code
     # values have been given the classes in the bit set ``taken``, one each
     best = {0: (0, [])}
