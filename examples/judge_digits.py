@@ -31,7 +31,9 @@ def load_generator(run):
     with open(os.path.join(run, "run.json")) as f:
         config = json.load(f)
     activation = config.get("activation", "leaky_relu")  # runs made before --activation existed
-    codes = gan.Codes(noise_dim=62, categories=10, continuous=2) if config.get("infogan") else None
+    # InfoGAN's code values: run.json's "codes" (runs made before --codes said "infogan": 10 values)
+    categories = config.get("codes", 10 if config.get("infogan") else 0)
+    codes = gan.Codes(noise_dim=62, categories=categories, continuous=2) if categories else None
     if codes:
         G, _ = gan.build_info(config["arch"], codes, width=config["width"], activation=activation)
     else:

@@ -32,6 +32,9 @@ from minigan.plotting import save_image_grid  # noqa: E402
 # that chose them): the MLP's 16,000 steps (about 26 ms each) fit in 10 minutes with the scoring at
 # the end; the DCGAN's 6,000 (width 0.5, about 117 ms each) in 15.
 DEFAULT_STEPS = {"mlp": 16000, "dcgan": 6000}
+# InfoGAN's categorical code is on by default: a code with a value per kind of digit keeps G from
+# drawing the half-formed digits that lie between kinds (docs/recipes.md, "Round three").
+DEFAULT_CODES = 20
 
 
 def loss_name(text):
@@ -89,10 +92,12 @@ def parse_args(argv=None):
     p.add_argument("--data-root", default=None, help="a folder holding the IDX files (optional)")
     p.add_argument("--conditional", action="store_true",
                    help="condition G and D on the class label, so you can ask for a given digit")
-    p.add_argument("--infogan", action="store_true",
-                   help="InfoGAN: G also gets a 10-valued code and 2 continuous codes, and a Q head on D "
-                        "learns to read them back, so the codes come to mean digit, slant and width "
-                        "without labels (minigan/gan/infogan.py)")
+    p.add_argument("--codes", type=count, default=None, metavar="N",
+                   help="InfoGAN (minigan/gan/infogan.py): G draws one of N values of a code besides 62 noise "
+                        "numbers and 2 continuous codes, and a Q head on D learns to read them back, so that "
+                        "each value comes to draw one kind of digit, without labels. 0: a plain GAN, G fed 100 "
+                        f"noise numbers. Default {DEFAULT_CODES} (about two values per digit: docs/recipes.md "
+                        "says why), or 0 with --conditional; 10 is the InfoGAN paper's")
     p.add_argument("--out", default=None,
                    help="run folder (default: runs/<dataset>-<arch>-<loss>, then _flag=value for each "
                         "training flag that differs from its default, e.g. _optimizer=sgd_beta1=0.9)")
@@ -109,12 +114,14 @@ def parse_args(argv=None):
                         "default 10,000 (200 with --smoke); 0 = no scores")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
-    if args.infogan and args.conditional:
-        p.error("--infogan and --conditional both add what G draws from: choose one")
+    if args.codes and args.conditional:
+        p.error("--codes and --conditional both add what G draws from: choose one (--codes 0 --conditional)")
     optimizer = args.optimizer or gan.get_loss(args.loss).optimizer  # the flag's, or the loss's recipe's
     if args.beta1 is not None and optimizer != "adam":
         p.error(f"--beta1 is Adam's; this run's optimiser is {optimizer}")
     args.run_name = run_name(p, args)
+    if args.codes is None:  # after naming the run: the default adds nothing to the folder's name
+        args.codes = 0 if args.conditional else DEFAULT_CODES
     return args
 
 
@@ -189,16 +196,23 @@ def main(argv=None):
     print(f"data: {len(images):,} {args.dataset} images ({dataset.source}), {len(loader)} batches per epoch")
 
     # --- Step 2: build the generator ---------------------------------------------------------
-    # G turns a 100-number noise vector z ~ N(0, I) into an image. It never sees a real image:
-    # everything it learns comes through D's gradient. Print it to read its layer tree.
+    # G turns random numbers into an image. It never sees a real image: everything it learns
+    # comes through D's gradient. Print it to read its layer tree. By default (InfoGAN, below)
+    # its input is 62 noise numbers z ~ N(0, I), one of 20 code values (one-hot) and 2 numbers
+    # uniform in [-1, 1]; with --codes 0 it is 100 noise numbers, the plain GAN. The code helps:
+    # a G fed noise alone must pass through half-formed digits as z moves from one kind of
+    # digit to the next, and some of its samples land there; a code value per kind of digit
+    # lets it jump instead (docs/recipes.md measures the difference).
     # --- Step 3: build the discriminator -----------------------------------------------------
     # D scores an image with one number, a logit: high for "real", low for "fake". For the
     # Wasserstein losses it is a "critic" whose score is not a probability. --spectral-norm
     # divides each of D's weights by its largest singular value, so D cannot change its score
     # faster than its input changes (minigan/nn/spectral_norm.py explains how).
-    # --infogan: G also gets codes, and D a Q head that reads them back (minigan/gan/infogan.py)
+    # InfoGAN (the default, --codes): D gets a Q head that reads G's codes back from its images,
+    # and G is trained to keep them readable, so each code value comes to draw one kind of digit
+    # without a single label (minigan/gan/infogan.py); --codes 0 makes both plain.
     num_classes = 10 if args.conditional else None
-    codes = gan.Codes(noise_dim=62, categories=10, continuous=2) if args.infogan else None
+    codes = gan.Codes(noise_dim=62, categories=args.codes, continuous=2) if args.codes else None
     z_dim = codes.dim if codes else 100
     if codes:
         G, D = gan.build_info(args.arch, codes, width=args.width, dropout=args.d_dropout, activation=args.activation)
@@ -241,8 +255,9 @@ def main(argv=None):
                       d_optimizer=d_opt, ema_decay=args.ema or None, clip_grad_norm=args.clip_grad_norm,
                       out_dir=out, seed=args.seed, checkpoint_every=500, progress=not args.quiet, device=device)
     if codes:  # the grids: column k draws with code value k, continuous codes 0, every image its own noise
-        trainer.fixed_z = latent(codes, np.random.default_rng(args.seed + 1), 100, cont=0).to(device)
-        trainer.grid_columns, trainer.grid_note = 10, ", column k: code value k"
+        rows = max(5, 100 // codes.categories)
+        trainer.fixed_z = latent(codes, np.random.default_rng(args.seed + 1), rows * codes.categories, cont=0).to(device)
+        trainer.grid_columns, trainer.grid_note = codes.categories, ", column k: code value k"
     if args.resume:  # the flags given now (--lr, --ema, ...) win: it prints each saved value replaced
         trainer.load_checkpoint(trainer.checkpoint_path)
         print(f"resumed from {trainer.checkpoint_path} at step {trainer.step}")
@@ -326,8 +341,10 @@ def main(argv=None):
         print("\n".join(metrics.report_lines(report)))
         report = metrics.report.as_json(report)
         if match:  # InfoGAN: does each value of the categorical code draw one digit?
+            pairing = ("under the best one-to-one pairing" if codes.categories <= 10 else
+                       "each value paired with the digit it draws most")
             print(f"code -> digit match {match.accuracy:.3f}\n    (share of samples whose digit is the one paired "
-                  f"with their code value, under the best one-to-one pairing; chance about 0.1)\n"
+                  f"with their code value, {pairing}; chance about 0.1)\n"
                   f"code value -> digit: {dict(enumerate(match.mapping))}")
             report.update(code_match=match.accuracy, code_to_digit=match.mapping)
         with atomic_file(os.path.join(out, "metrics.json")) as f:
@@ -340,15 +357,15 @@ def main(argv=None):
     return trainer
 
 
-def latent(codes, rng, n, cont=None):
+def latent(codes, rng, n, cont=None, start=0):
     """n inputs for G from the NumPy generator ``rng``: z ~ N(0, I) with 100 values, or for InfoGAN
-    noise and codes, with code value i % 10 in row i (each value equally often) and the continuous
-    codes uniform in [-1, 1] (or all equal to ``cont``)."""
+    noise and codes: code value (start + i) % N in row i (each of the N values equally often) and
+    the continuous codes uniform in [-1, 1] (or all equal to ``cont``)."""
     if codes is None:
         return minigan.Tensor(rng.standard_normal((n, 100)).astype(np.float32))
     noise = minigan.Tensor(rng.standard_normal((n, codes.noise_dim)).astype(np.float32))
     cont = rng.uniform(-1, 1, (n, codes.continuous)) if cont is None else np.full((n, codes.continuous), cont)
-    return codes.join(noise, np.arange(n) % codes.categories, cont.astype(np.float32))
+    return codes.join(noise, (start + np.arange(n)) % codes.categories, cont.astype(np.float32))
 
 
 def _score(trainer, n, num_classes, codes):
@@ -360,7 +377,7 @@ def _score(trainer, n, num_classes, codes):
     rng = np.random.default_rng(trainer.seed + 11)
     fakes = []
     for i in range(0, n, 1000):
-        z = latent(codes, rng, min(1000, n - i))  # InfoGAN: code values 0..9 in turn (1000 is a multiple of 10)
+        z = latent(codes, rng, min(1000, n - i), start=i)  # InfoGAN: sample j gets code value j % N
         labels = np.arange(i, i + len(z)) % num_classes if num_classes else None  # every digit equally often
         fakes.append(minigan.backend.as_numpy(trainer.sample(z=z.to(trainer.device), labels=labels).data))
     fakes = np.concatenate(fakes)

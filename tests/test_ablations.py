@@ -126,8 +126,9 @@ def test_the_run_folder_is_named_by_every_training_flag_that_differs_from_its_de
     args = example.parse_args(["--optimizer", "sgd", "--lr", "0.01", "--activation", "relu", "--clip-grad-norm", "1",
                                "--quiet", "--device", "cpu", "--metrics-samples", "0", "--loss", "hinge"])
     assert args.run_name == "mnist-mlp-hinge_lr=0.01_optimizer=sgd_activation=relu_clip-grad-norm=1"
-    assert example.parse_args(["--beta1", "0.9", "--infogan", "--seed", "2"]).run_name == \
-        "mnist-mlp-nonsaturating_beta1=0.9_infogan_seed=2"
+    assert example.parse_args(["--beta1", "0.9", "--codes", "10", "--seed", "2"]).run_name == \
+        "mnist-mlp-nonsaturating_beta1=0.9_codes=10_seed=2"
+    assert example.parse_args(["--codes", "0"]).run_name == "mnist-mlp-nonsaturating_codes=0"
     # flags that change nothing about the training stay out: --out, --quiet, --device, ...
     assert example.parse_args(["--quiet", "--device", "cpu", "--metrics-samples", "5"]).run_name == \
         "mnist-mlp-nonsaturating"
@@ -136,12 +137,18 @@ def test_the_run_folder_is_named_by_every_training_flag_that_differs_from_its_de
 @pytest.mark.parametrize("argv, message", [
     (["--beta1", "0.9", "--loss", "wgan"], "--beta1 is Adam's; this run's optimiser is rmsprop"),
     (["--beta1", "0.9", "--optimizer", "sgd"], "--beta1 is Adam's; this run's optimiser is sgd"),
-    (["--infogan", "--conditional"], "--infogan and --conditional both add what G draws from: choose one"),
+    (["--codes", "10", "--conditional"], "--codes and --conditional both add what G draws from: choose one"),
 ])
 def test_flags_that_cannot_go_together_are_refused_by_name(example, capsys, argv, message):
     with pytest.raises(SystemExit):
         example.parse_args(argv)
     assert message in capsys.readouterr().err
+
+
+def test_infogan_s_code_is_the_default_and_conditional_runs_go_without_it(example):
+    assert example.parse_args([]).codes == example.DEFAULT_CODES > 0
+    assert example.parse_args(["--conditional"]).codes == 0
+    assert example.parse_args(["--codes", "0"]).codes == 0 and example.parse_args(["--codes", "7"]).codes == 7
 
 
 def test_a_new_run_clears_an_earlier_run_s_grids_and_keeps_its_checkpoint(example, tmp_path, capsys):
@@ -182,10 +189,10 @@ def test_a_fresh_run_in_a_used_folder_leaves_no_stale_grid_and_resume_needs_the_
 
 
 def test_infogan_run_draws_each_code_value_and_reports_how_well_values_match_digits(tmp_path):
-    """--infogan trains with info_step, draws one code value per grid column and a sweep of each
-    continuous code, and scores how well the code's values pick digits (code_class_match); the
-    judge reads such a run too (and one with ReLU)."""
-    out = run(os.path.join(ROOT, "examples", "mnist_gan.py"), "--smoke", "--quiet", "--infogan", "--activation",
+    """--codes 10 (the InfoGAN paper's code) trains with info_step, draws one code value per grid
+    column and a sweep of each continuous code, and scores how well the code's values pick digits
+    (code_class_match); the judge reads such a run too (and one with ReLU)."""
+    out = run(os.path.join(ROOT, "examples", "mnist_gan.py"), "--smoke", "--quiet", "--codes", "10", "--activation",
               "relu", "--clip-grad-norm", "5", "--out", str(tmp_path))
     assert out.returncode == 0, out.stderr
     for name in ("samples_final.png", "codes_continuous1.png", "codes_continuous2.png", "interpolation.png"):
