@@ -34,7 +34,7 @@ from minigan.plotting import save_image_grid  # noqa: E402
 DEFAULT_STEPS = {"mlp": 16000, "dcgan": 6000}
 # InfoGAN's categorical code is on by default: a code with a value per kind of digit keeps G from
 # drawing the half-formed digits that lie between kinds (docs/recipes.md, "Round three").
-DEFAULT_CODES = 20
+DEFAULT_CODES = 30
 
 
 def loss_name(text):
@@ -96,7 +96,7 @@ def parse_args(argv=None):
                    help="InfoGAN (minigan/gan/infogan.py): G draws one of N values of a code besides 62 noise "
                         "numbers and 2 continuous codes, and a Q head on D learns to read them back, so that "
                         "each value comes to draw one kind of digit, without labels. 0: a plain GAN, G fed 100 "
-                        f"noise numbers. Default {DEFAULT_CODES} (about two values per digit: docs/recipes.md "
+                        f"noise numbers. Default {DEFAULT_CODES} (about three values per digit: docs/recipes.md "
                         "says why), or 0 with --conditional; 10 is the InfoGAN paper's")
     p.add_argument("--out", default=None,
                    help="run folder (default: runs/<dataset>-<arch>-<loss>, then _flag=value for each "
@@ -114,6 +114,8 @@ def parse_args(argv=None):
                         "default 10,000 (200 with --smoke); 0 = no scores")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
+    if args.codes == 1:
+        p.error("--codes: a code needs at least 2 values to say anything (0 turns it off), got 1")
     if args.codes and args.conditional:
         p.error("--codes and --conditional both add what G draws from: choose one (--codes 0 --conditional)")
     optimizer = args.optimizer or gan.get_loss(args.loss).optimizer  # the flag's, or the loss's recipe's
@@ -198,7 +200,7 @@ def main(argv=None):
     # --- Step 2: build the generator ---------------------------------------------------------
     # G turns random numbers into an image. It never sees a real image: everything it learns
     # comes through D's gradient. Print it to read its layer tree. By default (InfoGAN, below)
-    # its input is 62 noise numbers z ~ N(0, I), one of 20 code values (one-hot) and 2 numbers
+    # its input is 62 noise numbers z ~ N(0, I), one of 30 code values (one-hot) and 2 numbers
     # uniform in [-1, 1]; with --codes 0 it is 100 noise numbers, the plain GAN. The code helps:
     # a G fed noise alone must pass through half-formed digits as z moves from one kind of
     # digit to the next, and some of its samples land there; a code value per kind of digit
@@ -278,11 +280,13 @@ def main(argv=None):
     # optimiser steps. Watch the losses: if D's falls to 0 and stays there, D has won and G's
     # gradient has gone; healthy runs see both hover, D(x) above D(G(z)) but not by everything.
     # Both updates are train_step, in minigan/gan/step.py: read it now, it is one short function
-    # with these comments beside its lines, and Trainer.fit runs it too. Its guards stop a run
-    # that goes wrong before the bad step reaches the weights or a checkpoint: a NaN/inf loss
-    # (checked before backward) and a NaN/inf gradient, which a finite loss can still have
-    # (checked before each optimiser step). Ctrl-C is held back until the step in progress is
-    # done, so the checkpoint it saves is never half a step.
+    # with these comments beside its lines, and Trainer.fit runs it too. With InfoGAN's code (the
+    # default) they are info_step (minigan/gan/infogan.py): the same two updates, each adding
+    # the term that keeps the code readable to its loss. The guards stop a run that goes wrong
+    # before the bad step reaches the weights or a checkpoint: a NaN/inf loss (checked before
+    # backward) and a NaN/inf gradient, which a finite loss can still have (checked before each
+    # optimiser step). Ctrl-C is held back until the step in progress is done, so the checkpoint
+    # it saves is never half a step.
     with trainer.save_on_ctrl_c(resume_hint=f"to go on: {resume_command}"):
         print(f"training to step {steps}; Ctrl-C stops cleanly, and then this continues the run:\n  {resume_command}")
         for epoch in range(trainer.epoch, epochs):

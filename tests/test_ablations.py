@@ -138,6 +138,8 @@ def test_the_run_folder_is_named_by_every_training_flag_that_differs_from_its_de
     (["--beta1", "0.9", "--loss", "wgan"], "--beta1 is Adam's; this run's optimiser is rmsprop"),
     (["--beta1", "0.9", "--optimizer", "sgd"], "--beta1 is Adam's; this run's optimiser is sgd"),
     (["--codes", "10", "--conditional"], "--codes and --conditional both add what G draws from: choose one"),
+    (["--codes", "1"], "--codes: a code needs at least 2 values to say anything (0 turns it off), got 1"),
+    (["--codes", "-3"], "expected a whole number >= 0, got '-3'"),
 ])
 def test_flags_that_cannot_go_together_are_refused_by_name(example, capsys, argv, message):
     with pytest.raises(SystemExit):
