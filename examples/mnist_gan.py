@@ -34,7 +34,7 @@ from minigan.plotting import save_image_grid  # noqa: E402
 DEFAULT_STEPS = {"mlp": 16000, "dcgan": 6000}
 # InfoGAN's categorical code is on by default: a code with a value per kind of digit keeps G from
 # drawing the half-formed digits that lie between kinds (docs/recipes.md, "Round three").
-DEFAULT_CODES = 30
+DEFAULT_CODES = 20
 
 
 def loss_name(text):
@@ -96,7 +96,7 @@ def parse_args(argv=None):
                    help="InfoGAN (minigan/gan/infogan.py): G draws one of N values of a code besides 62 noise "
                         "numbers and 2 continuous codes, and a Q head on D learns to read them back, so that "
                         "each value comes to draw one kind of digit, without labels. 0: a plain GAN, G fed 100 "
-                        f"noise numbers. Default {DEFAULT_CODES} (about three values per digit: docs/recipes.md "
+                        f"noise numbers. Default {DEFAULT_CODES} (about two values per digit: docs/recipes.md "
                         "says why), or 0 with --conditional; 10 is the InfoGAN paper's")
     p.add_argument("--out", default=None,
                    help="run folder (default: runs/<dataset>-<arch>-<loss>, then _flag=value for each "
@@ -200,7 +200,7 @@ def main(argv=None):
     # --- Step 2: build the generator ---------------------------------------------------------
     # G turns random numbers into an image. It never sees a real image: everything it learns
     # comes through D's gradient. Print it to read its layer tree. By default (InfoGAN, below)
-    # its input is 62 noise numbers z ~ N(0, I), one of 30 code values (one-hot) and 2 numbers
+    # its input is 62 noise numbers z ~ N(0, I), one of 20 code values (one-hot) and 2 numbers
     # uniform in [-1, 1]; with --codes 0 it is 100 noise numbers, the plain GAN. The code helps:
     # a G fed noise alone must pass through half-formed digits as z moves from one kind of
     # digit to the next, and some of its samples land there; a code value per kind of digit

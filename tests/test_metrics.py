@@ -352,7 +352,7 @@ def test_code_class_match_errors_name_what_came():
 
 
 def test_code_class_match_with_more_values_than_classes_pairs_each_value_with_its_most_common_class():
-    """InfoGAN with 30 values on 10 digits: values share classes. counts [[3, 1], [0, 2], [2, 2], [1, 0]]:
+    """InfoGAN with 20 values on 10 digits: values share classes. counts [[3, 1], [0, 2], [2, 2], [1, 0]]:
     values 0 and 3 take class 0, value 1 class 1, and value 2 its first most common class (0);
     matched 3 + 2 + 2 + 1 = 8 of 11."""
     pairs = [(0, 0)] * 3 + [(0, 1)] + [(1, 1)] * 2 + [(2, 0)] * 2 + [(2, 1)] * 2 + [(3, 0)]

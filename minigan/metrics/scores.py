@@ -320,7 +320,7 @@ def code_class_match(codes, classes, num_codes=None, num_classes=10):
     The best map is found exactly by dynamic programming over the sets of classes already taken
     (2^num_classes sets: instant for 10 digits), not greedily: a greedy pick can lose.
 
-    With more code values than classes (InfoGAN with 30 values on 10 digits) a one-to-one pairing
+    With more code values than classes (InfoGAN with 20 values on 10 digits) a one-to-one pairing
     cannot exist: several values must share a class, and each value is paired with its most
     common class (``mapping[v] = argmax_c counts[v, c]``; clustering's "purity").
 
