@@ -66,6 +66,9 @@ def parse_args(argv=None):
     p.add_argument("--mnist-g-updates", type=int, default=6000,
                    help="generator updates per MNIST run (D updates: n_critic times as many)")
     p.add_argument("--mnist-samples", type=int, default=10000, help="EMA samples scored per MNIST run")
+    p.add_argument("--mnist-codes", type=int, default=None, metavar="N",
+                   help="mnist_gan.py's --codes for the MNIST runs (InfoGAN's code values; 0 = the plain GAN); "
+                        "default: the example's own default")
     p.add_argument("--out", default=os.path.join(ROOT, "runs", "quality"),
                    help="folder for the runs' outputs and results.json")
     p.add_argument("--md", default=os.path.join(ROOT, "benchmarks", "QUALITY.md"),
@@ -111,6 +114,8 @@ def mnist_run(loss, args):
     g_updates = args.mnist_g_updates
     cmd = ["examples/mnist_gan.py", "--loss", loss, "--steps", str(g_updates * n_critic), "--seed", "0",
            "--out", folder, "--quiet", "--metrics-samples", str(args.mnist_samples)]
+    if args.mnist_codes is not None:
+        cmd += ["--codes", str(args.mnist_codes)]
     if args.smoke:
         cmd.append("--smoke")
     if os.path.exists(os.path.join(folder, "metrics.json")):
@@ -178,7 +183,7 @@ def markdown(results, args, wall):
     return "\n".join(out)
 
 
-SETTINGS = ("toy_seeds", "toy_g_updates", "mnist_g_updates", "mnist_samples", "smoke")
+SETTINGS = ("toy_seeds", "toy_g_updates", "mnist_g_updates", "mnist_samples", "mnist_codes", "smoke")
 
 
 def main(argv=None):

@@ -1,6 +1,6 @@
 """Train a GAN on MNIST with minigan, one readable step at a time.
 
-    python examples/mnist_gan.py                 # the defaults: digits in about 8 minutes on a CPU
+    python examples/mnist_gan.py                 # the defaults: digits in about 9 minutes on a CPU
     python examples/mnist_gan.py --smoke         # a seconds-long run, to check that all works
     python examples/mnist_gan.py --help          # every flag, explained
 
