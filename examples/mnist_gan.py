@@ -32,9 +32,10 @@ from minigan.plotting import save_image_grid  # noqa: E402
 # that chose them): the MLP's 16,000 steps (about 26 ms each) fit in 10 minutes with the scoring at
 # the end; the DCGAN's 6,000 (width 0.5, about 117 ms each) in 15.
 DEFAULT_STEPS = {"mlp": 16000, "dcgan": 6000}
-# InfoGAN's categorical code is on by default: a code with a value per kind of digit keeps G from
-# drawing the half-formed digits that lie between kinds (docs/recipes.md, "Round three").
-DEFAULT_CODES = 20
+# InfoGAN's categorical code, on by default for the MLP: a code with a value per kind of digit keeps
+# G from drawing the half-formed digits that lie between kinds (docs/recipes.md, "Round three").
+# On the DCGAN it cost most of the variety (recall 0.81 -> 0.07), so that one goes without.
+DEFAULT_CODES = {"mlp": 20, "dcgan": 0}
 
 
 def loss_name(text):
@@ -96,8 +97,8 @@ def parse_args(argv=None):
                    help="InfoGAN (minigan/gan/infogan.py): G draws one of N values of a code besides 62 noise "
                         "numbers and 2 continuous codes, and a Q head on D learns to read them back, so that "
                         "each value comes to draw one kind of digit, without labels. 0: a plain GAN, G fed 100 "
-                        f"noise numbers. Default {DEFAULT_CODES} (about two values per digit: docs/recipes.md "
-                        "says why), or 0 with --conditional; 10 is the InfoGAN paper's")
+                        f"noise numbers. Default {DEFAULT_CODES['mlp']} for the MLP (about two values per digit), 0 for "
+                        "--arch dcgan and with --conditional (docs/recipes.md says why); 10 is the InfoGAN paper's")
     p.add_argument("--out", default=None,
                    help="run folder (default: runs/<dataset>-<arch>-<loss>, then _flag=value for each "
                         "training flag that differs from its default, e.g. _optimizer=sgd_beta1=0.9)")
@@ -123,7 +124,7 @@ def parse_args(argv=None):
         p.error(f"--beta1 is Adam's; this run's optimiser is {optimizer}")
     args.run_name = run_name(p, args)
     if args.codes is None:  # after naming the run: the default adds nothing to the folder's name
-        args.codes = 0 if args.conditional else DEFAULT_CODES
+        args.codes = 0 if args.conditional else DEFAULT_CODES[args.arch]
     return args
 
 
@@ -199,18 +200,18 @@ def main(argv=None):
 
     # --- Step 2: build the generator ---------------------------------------------------------
     # G turns random numbers into an image. It never sees a real image: everything it learns
-    # comes through D's gradient. Print it to read its layer tree. By default (InfoGAN, below)
-    # its input is 62 noise numbers z ~ N(0, I), one of 20 code values (one-hot) and 2 numbers
-    # uniform in [-1, 1]; with --codes 0 it is 100 noise numbers, the plain GAN. The code helps:
-    # a G fed noise alone must pass through half-formed digits as z moves from one kind of
-    # digit to the next, and some of its samples land there; a code value per kind of digit
-    # lets it jump instead (docs/recipes.md measures the difference).
+    # comes through D's gradient. Print it to read its layer tree. The MLP's input, by default
+    # (InfoGAN, below), is 62 noise numbers z ~ N(0, I), one of 20 code values (one-hot) and 2
+    # numbers uniform in [-1, 1]; with --codes 0 (the DCGAN's default) it is 100 noise numbers,
+    # the plain GAN. The code helps the MLP: a G fed noise alone must pass through half-formed
+    # digits as z moves from one kind of digit to the next, and some of its samples land there;
+    # a code value per kind of digit lets it jump instead (docs/recipes.md measures both).
     # --- Step 3: build the discriminator -----------------------------------------------------
     # D scores an image with one number, a logit: high for "real", low for "fake". For the
     # Wasserstein losses it is a "critic" whose score is not a probability. --spectral-norm
     # divides each of D's weights by its largest singular value, so D cannot change its score
     # faster than its input changes (minigan/nn/spectral_norm.py explains how).
-    # InfoGAN (the default, --codes): D gets a Q head that reads G's codes back from its images,
+    # InfoGAN (the MLP's default, --codes): D gets a Q head that reads G's codes back from its images,
     # and G is trained to keep them readable, so each code value comes to draw one kind of digit
     # without a single label (minigan/gan/infogan.py); --codes 0 makes both plain.
     num_classes = 10 if args.conditional else None

@@ -147,8 +147,10 @@ def test_flags_that_cannot_go_together_are_refused_by_name(example, capsys, argv
     assert message in capsys.readouterr().err
 
 
-def test_infogan_s_code_is_the_default_and_conditional_runs_go_without_it(example):
-    assert example.parse_args([]).codes == example.DEFAULT_CODES > 0
+def test_infogan_s_code_is_the_mlp_s_default_and_dcgan_and_conditional_runs_go_without_it(example):
+    assert example.parse_args([]).codes == example.DEFAULT_CODES["mlp"] > 0
+    assert example.parse_args(["--arch", "dcgan"]).codes == example.DEFAULT_CODES["dcgan"] == 0
+    assert example.parse_args(["--arch", "dcgan"]).run_name == "mnist-dcgan-nonsaturating"
     assert example.parse_args(["--conditional"]).codes == 0
     assert example.parse_args(["--codes", "0"]).codes == 0 and example.parse_args(["--codes", "7"]).codes == 7
 
