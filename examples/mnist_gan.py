@@ -29,8 +29,8 @@ from minigan.gan.trainer import Trainer  # noqa: E402
 from minigan.plotting import save_image_grid  # noqa: E402
 
 # Default lengths, each to fit its time budget on a quiet 2-core CPU (docs/recipes.md has the runs
-# that chose them): the MLP's 16,000 steps (about 26 ms each) fit in 10 minutes with the scoring at
-# the end; the DCGAN's 6,000 (width 0.5, about 117 ms each) in 15.
+# that chose them): the MLP's 16,000 steps (about 32 ms each, InfoGAN's code included) fit in 10
+# minutes with the scoring at the end; the DCGAN's 6,000 (width 0.5, about 117 ms each) in 15.
 DEFAULT_STEPS = {"mlp": 16000, "dcgan": 6000}
 # InfoGAN's categorical code, on by default for the MLP: a code with a value per kind of digit keeps
 # G from drawing the half-formed digits that lie between kinds (docs/recipes.md, "Round three").
@@ -96,9 +96,10 @@ def parse_args(argv=None):
     p.add_argument("--codes", type=count, default=None, metavar="N",
                    help="InfoGAN (minigan/gan/infogan.py): G draws one of N values of a code besides 62 noise "
                         "numbers and 2 continuous codes, and a Q head on D learns to read them back, so that "
-                        "each value comes to draw one kind of digit, without labels. 0: a plain GAN, G fed 100 "
-                        f"noise numbers. Default {DEFAULT_CODES['mlp']} for the MLP (about two values per digit), 0 for "
-                        "--arch dcgan and with --conditional (docs/recipes.md says why); 10 is the InfoGAN paper's")
+                        "each value comes to draw one kind of digit, without labels. 0: a plain GAN, G fed "
+                        f"100 noise numbers. Default {DEFAULT_CODES['mlp']} for the MLP (about two values per "
+                        "digit), 0 for --arch dcgan and with --conditional (docs/recipes.md says why); 10 is "
+                        "the InfoGAN paper's")
     p.add_argument("--out", default=None,
                    help="run folder (default: runs/<dataset>-<arch>-<loss>, then _flag=value for each "
                         "training flag that differs from its default, e.g. _optimizer=sgd_beta1=0.9)")
@@ -282,7 +283,7 @@ def main(argv=None):
     # gradient has gone; healthy runs see both hover, D(x) above D(G(z)) but not by everything.
     # Both updates are train_step, in minigan/gan/step.py: read it now, it is one short function
     # with these comments beside its lines, and Trainer.fit runs it too. With InfoGAN's code (the
-    # default) they are info_step (minigan/gan/infogan.py): the same two updates, each adding
+    # MLP's default) they are info_step (minigan/gan/infogan.py): the same two updates, each adding
     # the term that keeps the code readable to its loss. The guards stop a run that goes wrong
     # before the bad step reaches the weights or a checkpoint: a NaN/inf loss (checked before
     # backward) and a NaN/inf gradient, which a finite loss can still have (checked before each

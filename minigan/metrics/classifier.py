@@ -75,9 +75,9 @@ def load_classifier(path=None):
             raise FileNotFoundError(f"load_classifier: expected the classifier's weights at {path}, found no file "
                                     f"(tools/train_classifier.py writes them)")
         _CACHE[path] = load(path)
-    net = DigitClassifier()
+    net = DigitClassifier()  # made on minigan's default device ($MINIGAN_DEVICE may say gpu) ...
     net.load_state_dict(_CACHE[path])
-    return net.eval()
+    return net.to("cpu").eval()  # ... and moved to where the images it judges come from: NumPy arrays
 
 
 def classifier_info():
