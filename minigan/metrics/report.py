@@ -47,7 +47,7 @@ def digit_report(fake_images, real_images):
     """The scores of ``fake_images`` against ``real_images`` (both in [-1, 1], (N, 1, 28, 28)):
     ``describe``'s dict, plus ``samples``, ``real_score`` (the real digits' classifier score),
     ``score_ratio`` (the fakes' score over it), and the smallest and largest class shares."""
-    net = load_classifier().to("cpu")  # its layers are made on $MINIGAN_DEVICE; the images come as NumPy
+    net = load_classifier()  # on the CPU, where the NumPy images are
     real_probs, real_feats = classifier_outputs(real_images, net)
     probs, feats = classifier_outputs(fake_images, net)
     scores = describe(probs, feats, real_feats)
