@@ -25,9 +25,11 @@ from minigan import data, gan, metrics  # noqa: E402
 from minigan.gan.models import build  # noqa: E402
 
 
-def load_generator(run):
+def load_generator(run, images=None):
     """The run's G with its EMA weights, built from its run.json as mnist_gan.py built it, and the
-    InfoGAN codes it draws from (None for a plain or conditional run)."""
+    InfoGAN codes it draws from (None for a plain or conditional run). For InfoGAN, with real
+    ``images`` given, the codes' prior is read from them by the run's Q (``gan.code_prior``), as
+    mnist_gan.py does before it scores; without, the code values are drawn uniformly."""
     with open(os.path.join(run, "run.json")) as f:
         config = json.load(f)
     activation = config.get("activation", "leaky_relu")  # runs made before --activation existed
@@ -35,12 +37,15 @@ def load_generator(run):
     categories = config.get("codes", 10 if config.get("infogan") else 0)
     codes = gan.Codes(noise_dim=62, categories=categories, continuous=2) if categories else None
     if codes:
-        G, _ = gan.build_info(config["arch"], codes, width=config["width"], activation=activation)
+        G, D = gan.build_info(config["arch"], codes, width=config["width"], activation=activation)
     else:
         G, _ = build(config["arch"], num_classes=10 if config["conditional"] else None, width=config["width"],
                      dropout=config.get("d_dropout", 0.3), activation=activation)
     state = minigan.load(os.path.join(run, "checkpoint.npz"))
     G.load_state_dict(state["G"])
+    if codes and images is not None:
+        D.load_state_dict(state["D"])
+        codes.prior = gan.code_prior(D, images)
     if state["ema"] is not None:  # sample with the averaged weights (and statistics), as the run's grids do
         ema = gan.EMA(G, state["ema"]["decay"])
         ema.load_state_dict(state["ema"])
@@ -62,14 +67,14 @@ def main(argv=None):
     print(f"judge: the shipped classifier ({info['parameters']:,} weights), trained on {info['trained_on']}; "
           f"accuracy {accuracy:.3f} on {len(test):,} real held-out digits (recorded: {info['held_out_accuracy']:.3f})")
 
-    G, config, codes = load_generator(args.run)
+    G, config, codes = load_generator(args.run, data.to_unit_range(train.images)[:, None])
     minigan.manual_seed(args.seed)
     fakes = []
     with minigan.no_grad():
         for i in range(0, args.samples, 1000):
             n = min(1000, args.samples - i)
             labels = (np.arange(n) % 10,) if config["conditional"] else ()
-            z = codes.sample(n)[0] if codes else minigan.randn(n, 100)  # InfoGAN: noise and random codes
+            z = codes.sample(n)[0] if codes else minigan.randn(n, 100)  # InfoGAN: noise, codes from the prior
             fakes.append(G(z, *labels).numpy())
     fake_probs, fake_feats = metrics.classifier_outputs(np.concatenate(fakes))
     n_ref = min(len(test), len(train))

@@ -340,19 +340,21 @@ def main(argv=None):
     n_scored = 200 if args.smoke else 10000
     n_scored = n_scored if args.metrics_samples is None else args.metrics_samples
     if n_scored and args.dataset == "mnist":
-        report, match = _score(trainer, n_scored, num_classes, codes)
+        report, match = _score(trainer, n_scored, num_classes, codes, images)
         report.update(steps=trainer.step, arch=args.arch, loss=args.loss,
                       seconds=round(time.perf_counter() - start, 1))  # this run's wall time, scoring included
         print(f"\nscores of {n_scored:,} EMA samples against 1,000 real held-out digits:")
         print("\n".join(metrics.report_lines(report)))
         report = metrics.report.as_json(report)
         if match:  # InfoGAN: does each value of the categorical code draw one digit?
+            print("code values drawn as often as Q reads them among the training digits (gan.code_prior): "
+                  + " ".join(f"{k}:{p:.3f}" for k, p in enumerate(codes.prior)))
             pairing = ("under the best one-to-one pairing" if codes.categories <= 10 else
                        "each value paired with the digit it draws most")
             print(f"code -> digit match {match.accuracy:.3f}\n    (share of samples whose digit is the one paired "
                   f"with their code value, {pairing}; chance about 0.1)\n"
                   f"code value -> digit: {dict(enumerate(match.mapping))}")
-            report.update(code_match=match.accuracy, code_to_digit=match.mapping)
+            report.update(code_match=match.accuracy, code_to_digit=match.mapping, code_prior=codes.prior.tolist())
         with atomic_file(os.path.join(out, "metrics.json")) as f:
             f.write(json.dumps(report, indent=1).encode())
     elif n_scored:
@@ -363,27 +365,34 @@ def main(argv=None):
     return trainer
 
 
-def latent(codes, rng, n, cont=None, start=0):
+def latent(codes, rng, n, cont=None, cat=None):
     """n inputs for G from the NumPy generator ``rng``: z ~ N(0, I) with 100 values, or for InfoGAN
-    noise and codes: code value (start + i) % N in row i (each of the N values equally often) and
-    the continuous codes uniform in [-1, 1] (or all equal to ``cont``)."""
+    noise and codes: the code values ``cat`` (default: value i % N in row i, each of the N values
+    equally often) and the continuous codes uniform in [-1, 1] (or all equal to ``cont``)."""
     if codes is None:
         return minigan.Tensor(rng.standard_normal((n, 100)).astype(np.float32))
     noise = minigan.Tensor(rng.standard_normal((n, codes.noise_dim)).astype(np.float32))
     cont = rng.uniform(-1, 1, (n, codes.continuous)) if cont is None else np.full((n, codes.continuous), cont)
-    return codes.join(noise, (start + np.arange(n)) % codes.categories, cont.astype(np.float32))
+    cat = np.arange(n) % codes.categories if cat is None else cat
+    return codes.join(noise, cat, cont.astype(np.float32))
 
 
-def _score(trainer, n, num_classes, codes):
+def _score(trainer, n, num_classes, codes, images):
     """metrics.digit_report of n samples of G (its EMA weights) against the bundled held-out digits,
     and for InfoGAN how well the code values match digits (metrics.code_class_match), else None.
 
-    The noise comes from its own NumPy generator, not minigan's: scoring leaves the run's random
-    state, and so a resumed run, exactly as they were."""
+    InfoGAN's samples draw their code values from ``gan.code_prior``, read by Q from the training
+    ``images``, not uniformly: training gives each value 1/N of the samples, and a digit that took
+    3 of the 20 values (ones, often) would get 15% of them where real MNIST has 11%. This sets
+    ``codes.prior``. The noise comes from its own NumPy generator, not minigan's: scoring leaves the
+    run's random state, and so a resumed run, exactly as they were."""
     rng = np.random.default_rng(trainer.seed + 11)
+    if codes:
+        codes.prior = gan.code_prior(trainer.D, minigan.Tensor(images).to(trainer.device))
+        values = rng.choice(codes.categories, n, p=codes.prior)
     fakes = []
     for i in range(0, n, 1000):
-        z = latent(codes, rng, min(1000, n - i), start=i)  # InfoGAN: sample j gets code value j % N
+        z = latent(codes, rng, min(1000, n - i), cat=values[i:i + 1000] if codes else None)
         labels = np.arange(i, i + len(z)) % num_classes if num_classes else None  # every digit equally often
         fakes.append(minigan.backend.as_numpy(trainer.sample(z=z.to(trainer.device), labels=labels).data))
     fakes = np.concatenate(fakes)
@@ -392,7 +401,7 @@ def _score(trainer, n, num_classes, codes):
     if codes is None:
         return report, None
     digits = metrics.classifier_probs(fakes).argmax(axis=1)
-    return report, metrics.code_class_match(np.arange(n) % codes.categories, digits)
+    return report, metrics.code_class_match(values, digits, num_codes=codes.categories)
 
 
 def _interpolation(trainer, path, num_classes, codes, rows=6, steps=10):

@@ -67,6 +67,10 @@ def test_mnist_gan_smoke_run_makes_the_run_folder(tmp_path, flags):
         assert np.isfinite(scores[key]), key
     for sentence in EXPLAIN.values():  # each number printed with what it measures
         assert f"({sentence})" in out
+    if not flags:  # the MLP's default, InfoGAN's 20-value code: its values drawn from the prior Q read
+        prior = np.array(scores["code_prior"])
+        assert prior.shape == (20,) and prior.min() >= 0 and prior.sum() == pytest.approx(1.0)
+        assert len(scores["code_to_digit"]) == 20 and 0 <= scores["code_match"] <= 1
 
 
 def test_mnist_gan_metrics_flag_sets_the_sample_count_or_turns_scoring_off(tmp_path):

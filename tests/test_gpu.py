@@ -250,3 +250,16 @@ def test_manual_seed_repeats_on_the_gpu():
     minigan.manual_seed(8)
     assert not np.array_equal(minigan.randn(1000, device="gpu").numpy(), a)
     assert abs(a.mean()) < 0.2 and abs(a.std() - 1) < 0.2
+
+
+def test_infogan_codes_draw_from_a_prior_on_the_gpu():
+    """Codes.sample with a prior picks values on the device (inverse CDF with searchsorted), and
+    the one-hot part of G's input follows them."""
+    codes = minigan.gan.Codes(noise_dim=2, categories=3, continuous=1, prior=[0.6, 0.0, 0.4])
+    minigan.manual_seed(5)
+    latent, cat, cont = codes.sample(20_000, device="gpu")
+    assert latent.device == "gpu" and backend.get_array_module(cat) is not np
+    cat = backend.as_numpy(cat)
+    shares = np.bincount(cat, minlength=3) / 20_000
+    assert shares[1] == 0 and abs(shares[0] - 0.6) < 0.02, shares
+    np.testing.assert_array_equal(latent.numpy()[:, 2:5], np.eye(3)[cat])

@@ -49,6 +49,52 @@ def test_codes_lay_out_g_input_as_noise_one_hot_and_continuous():
     np.testing.assert_array_equal(fixed.numpy(), [[0, 0, 0, 0, 1, 0, 0, 0.5, -0.5], [0, 0, 0, 0, 0, 0, 1, 0, 1]])
 
 
+def test_codes_draw_categorical_values_from_a_prior_when_given_one():
+    codes = gan.Codes(noise_dim=2, categories=4, continuous=1, prior=[0.5, 0.3, 0.0, 0.2])
+    assert "prior=[0.500, 0.300, 0.000, 0.200]" in repr(codes)
+    minigan.manual_seed(3)
+    latent, cat, _ = codes.sample(40_000)
+    shares = np.bincount(cat, minlength=4) / 40_000
+    # a value of probability 0 never comes; the others within 4 standard errors (sqrt(p(1-p)/n) <= 0.0025)
+    assert shares[2] == 0 and np.abs(shares - [0.5, 0.3, 0.0, 0.2]).max() < 0.01, shares
+    np.testing.assert_array_equal(latent.numpy()[:, 2:6], np.eye(4)[cat])
+    codes.prior = None  # back to uniform: every value about a quarter
+    assert np.abs(np.bincount(codes.sample(40_000)[1], minlength=4) / 40_000 - 0.25).max() < 0.01
+
+
+class ReadsTheFirstPixels:
+    """A stand-in InfoDiscriminator whose Q's logits are the image's first 3 numbers: the prior's
+    expected value can be worked out by hand."""
+
+    def __init__(self):
+        self.training, self.batches = True, []
+
+    def eval(self):
+        return self.train(False)
+
+    def train(self, mode=True):
+        self.training = mode
+        return self
+
+    def with_codes(self, x):
+        assert not self.training and not minigan.is_grad_enabled()
+        self.batches.append(len(x))
+        return None, (x[:, :3], None)
+
+
+def test_code_prior_is_the_mean_of_q_softmax_over_real_images_in_eval_mode():
+    images = np.random.default_rng(0).normal(size=(7, 5)).astype(np.float32) * 3
+    probs = np.exp(images[:, :3]) / np.exp(images[:, :3]).sum(axis=1, keepdims=True)
+    D = ReadsTheFirstPixels()
+    prior = gan.code_prior(D, images, batch_size=3)
+    assert D.batches == [3, 3, 1] and D.training  # batched, and D's training mode is given back
+    assert prior.dtype == np.float64 and prior.sum() == pytest.approx(1, abs=1e-12)
+    np.testing.assert_allclose(prior, probs.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(gan.code_prior(D, Tensor(images)), prior, rtol=1e-12)  # a Tensor, one batch
+    with pytest.raises(ValueError, match="got no images"):
+        gan.code_prior(D, images[:0])
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: gan.Codes(categories=1), r"categories must be an int >= 2, got 1"),
     (lambda: gan.Codes(noise_dim=2.5), r"noise_dim must be an int >= 0, got 2.5"),
@@ -56,6 +102,9 @@ def test_codes_lay_out_g_input_as_noise_one_hot_and_continuous():
      r"categorical values must lie in \[0, 4\), got 0 .. 4"),
     (lambda: gan.Codes(3, 4, 2).join(Tensor(np.zeros((2, 3))), [0, 1], np.zeros((2, 3))),
      r"expected noise \(2, 3\), cat \(2,\) and cont \(2, 2\); got \(2, 3\), \(2,\) and \(2, 3\)"),
+    (lambda: gan.Codes(3, 4, 2, prior=[0.5, 0.5]), r"expected 4 probabilities .* got shape \(2,\) summing to 1"),
+    (lambda: gan.Codes(3, 2, 2, prior=[1.5, -0.5]), r"expected 2 probabilities \(>= 0, summing to 1\)"),
+    (lambda: gan.Codes(3, 2, 2, prior=[0.5, 0.4]), r"got shape \(2,\) summing to 0.9"),
     (lambda: gan.mutual_information_loss(Tensor(np.zeros((2, 3))), [0, 1], Tensor(np.zeros((2, 2))),
                                          Tensor(np.zeros((2, 1)))), r"cont_mean \(2, 2\) and cont \(2, 1\)"),
 ])

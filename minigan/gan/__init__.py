@@ -22,7 +22,7 @@ from .penalties import GradientPenalty, R1Penalty, gradient_penalty, input_gradi
 from .ema import EMA
 from .guards import TrainingDiverged, check_finite, check_gradients
 from .step import train_step
-from .infogan import Codes, InfoDiscriminator, QHead, build_info, info_step, mutual_information_loss
+from .infogan import Codes, InfoDiscriminator, QHead, build_info, code_prior, info_step, mutual_information_loss
 from .trainer import Trainer
 from . import models
 
@@ -31,5 +31,5 @@ __all__ = [
     "WGANGPLoss", "HingeLoss", "clip_weights_",
     "gradient_penalty", "r1_penalty", "input_gradient", "GradientPenalty", "R1Penalty",
     "train_step", "Trainer", "TrainingDiverged", "check_finite", "check_gradients", "EMA", "models",
-    "Codes", "QHead", "InfoDiscriminator", "mutual_information_loss", "info_step", "build_info",
+    "Codes", "QHead", "InfoDiscriminator", "mutual_information_loss", "info_step", "build_info", "code_prior",
 ]

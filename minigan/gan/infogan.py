@@ -49,18 +49,42 @@ from .step import frozen, update
 class Codes:
     """What InfoGAN's G is fed: noise (``noise_dim`` values from N(0, 1)), one categorical code
     with ``categories`` values (given to G one-hot) and ``continuous`` codes uniform in [-1, 1],
-    in that order: G's input has ``dim = noise_dim + categories + continuous`` values."""
+    in that order: G's input has ``dim = noise_dim + categories + continuous`` values.
 
-    def __init__(self, noise_dim=62, categories=10, continuous=2):
+    ``prior``: the probabilities of the categorical code's values, ``categories`` numbers >= 0
+    summing to 1; None (the default, and what training uses) draws every value equally often.
+    After training, ``code_prior(D, real_images)`` estimates how common each value's kind of image
+    is in the data, and setting ``codes.prior`` to it makes ``sample`` draw values that often.
+    """
+
+    def __init__(self, noise_dim=62, categories=10, continuous=2, prior=None):
         for name, value, low in (("noise_dim", noise_dim, 0), ("categories", categories, 2),
                                  ("continuous", continuous, 0)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
                 raise ValueError(f"Codes: {name} must be an int >= {low}, got {value!r}")
         self.noise_dim, self.categories, self.continuous = int(noise_dim), int(categories), int(continuous)
         self.dim = self.noise_dim + self.categories + self.continuous
+        self.prior = prior
+
+    @property
+    def prior(self):
+        """The categorical values' probabilities as a float64 NumPy array, or None for uniform."""
+        return self._prior
+
+    @prior.setter
+    def prior(self, prior):
+        if prior is not None:
+            prior = np.asarray(backend.as_numpy(prior), dtype=np.float64)
+            if prior.shape != (self.categories,) or not np.all(prior >= 0) or abs(prior.sum() - 1) > 1e-6:
+                raise ValueError(f"Codes.prior: expected {self.categories} probabilities (>= 0, summing to 1) "
+                                 f"or None, got shape {prior.shape} summing to {prior.sum():.6g}")
+            prior = prior / prior.sum()
+        self._prior = prior
 
     def __repr__(self):
-        return f"Codes(noise_dim={self.noise_dim}, categories={self.categories}, continuous={self.continuous})"
+        prior = "" if self.prior is None else ", prior=[" + ", ".join(f"{p:.3f}" for p in self.prior) + "]"
+        return (f"Codes(noise_dim={self.noise_dim}, categories={self.categories}, "
+                f"continuous={self.continuous}{prior})")
 
     def sample(self, n, device="cpu"):
         """n draws from the prior, from minigan's seeded generators: ``(latent, cat, cont)``, with
@@ -68,7 +92,12 @@ class Codes:
         array on ``device`` and ``cont`` the continuous codes, an (n, continuous) Tensor."""
         noise = randn(n, self.noise_dim, device=device)
         gen = backend.generator(device)
-        cat = gen.integers(0, self.categories, n)
+        if self.prior is None:
+            cat = gen.integers(0, self.categories, n)
+        else:  # inverse CDF: value k where the cumulative probabilities first pass u ~ U(0, 1)
+            xp = backend.get_array_module(noise.data)
+            edges = xp.asarray(np.cumsum(self.prior)[:-1])
+            cat = xp.searchsorted(edges, gen.random(n), side="right")
         cont = Tensor(gen.random((n, self.continuous), dtype=np.float32) * 2 - 1)
         return self.join(noise, cat, cont), cat, cont
 
@@ -206,6 +235,40 @@ def q_accuracy(cat_logits, cat):
     """The share of rows whose categorical code Q's logits put first (one number copied to the host)."""
     xp = backend.get_array_module(cat_logits.data)
     return float((cat_logits.data.argmax(axis=1) == xp.asarray(cat)).mean())
+
+
+def code_prior(D, images, batch_size=500):
+    """How common each value of the categorical code is in real data, as Q reads it:
+
+        p(c) = mean over real images x of Q(c | x)      (Q's softmax over the code's values)
+
+    Training draws the values uniformly, so each carries 1/N of G's samples whatever kind of image
+    it came to draw. When the kinds are not equally common in the data, or one kind took several
+    values (on MNIST, ones often take 3 of 20), uniform draws make too many of some. Q was trained
+    to tell the values apart; on real images its probabilities say which value's kind each image
+    is, and their mean is the share of the data each value covers (as EM re-estimates a
+    mixture's weights from its responsibilities). Set ``codes.prior`` to it to sample that often.
+
+    ``D`` is an ``InfoDiscriminator``; ``images`` real images as a NumPy/CuPy array or Tensor,
+    fed in batches of ``batch_size``. D runs in eval mode (no dropout; Q's batch norm uses its
+    running statistics) without a graph, and gets its mode back. Returns a float64 NumPy array of
+    the values' probabilities, summing to 1.
+    """
+    data = images.data if isinstance(images, Tensor) else images
+    if len(data) == 0:
+        raise ValueError("code_prior: got no images; it needs real images to estimate the prior from")
+    was_training = D.training
+    D.eval()
+    total = None
+    try:
+        with no_grad():
+            for i in range(0, len(data), batch_size):
+                cat_logits = D.with_codes(Tensor(data[i:i + batch_size]))[1][0]
+                probs = backend.as_numpy(F.softmax(cat_logits, axis=1).data).astype(np.float64)
+                total = probs.sum(axis=0) if total is None else total + probs.sum(axis=0)
+    finally:
+        D.train(was_training)
+    return total / total.sum()
 
 
 def build_info(arch="mlp", codes=None, width=1.0, dropout=0.3, activation="leaky_relu"):
