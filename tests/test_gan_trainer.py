@@ -686,3 +686,82 @@ def test_frozen_gives_back_each_parameter_its_own_flag_even_after_an_error():
     y = net(minigan.randn(2, 3))  # and the graph built after it reaches the weights again
     y.sum().backward()
     assert net[0].weight.grad is not None and net[0].bias.grad is None
+
+
+# --- InfoGAN through the Trainer -------------------------------------------------------------
+
+def tiny_info_gan(codes):
+    """G: codes.dim -> 784 and an InfoDiscriminator 784 -> 32 features -> (1 logit, Q's head)."""
+    G = Generator(nn.Sequential(nn.Linear(codes.dim, 32), nn.LeakyReLU(0.2), nn.Linear(32, 784), nn.Tanh()),
+                  z_dim=codes.dim)
+    body = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.LeakyReLU(0.2))
+    return G, minigan.gan.InfoDiscriminator(body, 32, codes.categories, codes.continuous, q_hidden=16)
+
+
+def info_trainer(tmp_path=None, **options):
+    minigan.manual_seed(0)
+    codes = minigan.gan.Codes(noise_dim=6, categories=4, continuous=1)
+    G, D = tiny_info_gan(codes)
+    return Trainer(G, D, "nonsaturating", codes=codes, progress=False, n_samples=10,
+                   out_dir=None if tmp_path is None else str(tmp_path), **options)
+
+
+def test_a_trainer_with_codes_takes_info_steps_as_a_hand_written_loop_does():
+    """Trainer(codes=...) runs gan.info_step: after one epoch its weights equal, bit for bit, those of
+    the same networks trained by calling info_step in a loop; its grid draws code value k in column k,
+    and sample() draws the values from codes.prior."""
+    trainer = info_trainer(ema_decay=0.9, info_weight=0.5)
+    trainer.fit(loader_for(), epochs=1)
+
+    minigan.manual_seed(0)
+    codes = minigan.gan.Codes(noise_dim=6, categories=4, continuous=1)
+    G, D = tiny_info_gan(codes)
+    objective = get_loss("nonsaturating")
+    g_opt, d_opt = objective.make_optimizer(G.parameters()), objective.make_optimizer(D.parameters())
+    ema = EMA(G, 0.9)
+    loader = loader_for()
+    for step, real in enumerate(loader):
+        minigan.gan.info_step(G, D, objective, codes, g_opt, d_opt, real, step=step, ema=ema, info_weight=0.5)
+    for a, b in zip(weights(trainer.G) + weights(trainer.D), weights(G) + weights(D)):
+        np.testing.assert_array_equal(a, b)
+
+    assert trainer.z_dim == 11 and trainer.grid_columns == 4 and trainer.fixed_z.shape == (8, 11)  # 10 -> 2 rows of 4
+    np.testing.assert_array_equal(trainer.fixed_z.numpy()[:, 6:10], np.eye(4)[np.arange(8) % 4])
+    trainer.codes.prior = [0.0, 0.0, 1.0, 0.0]  # only value 2: every sample G's image for code 2
+    minigan.manual_seed(1)
+    images = trainer.sample(5).numpy()
+    minigan.manual_seed(1)
+    latent, cat, _ = trainer.codes.sample(5)
+    assert set(cat.tolist()) == {2}
+    np.testing.assert_array_equal(images, trainer.sample(z=latent).numpy())
+
+
+def test_a_trainer_with_codes_stops_and_resumes_bit_for_bit(tmp_path):
+    reference = info_trainer(ema_decay=0.9)
+    reference.fit(loader_for(), epochs=2)
+
+    def ctrl_c_after_step_7(trainer, record):
+        if trainer.step == 7:
+            raise KeyboardInterrupt
+
+    first = info_trainer(tmp_path, ema_decay=0.9, callbacks=[ctrl_c_after_step_7])
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(loader_for(), epochs=2)
+    resumed = info_trainer(ema_decay=0.9)
+    resumed.fit(loader_for(), epochs=2, resume=first.checkpoint_path)
+    assert resumed.step == 12
+    assert_same_trainer_state(reference, resumed)
+
+
+def test_a_trainer_with_codes_refuses_what_info_step_cannot_do():
+    codes = minigan.gan.Codes(noise_dim=8, categories=4, continuous=0)
+    G, D = tiny_gan()
+    with pytest.raises(TypeError, match="D must be a gan.InfoDiscriminator .* got Discriminator"):
+        Trainer(G, D, codes=codes)
+    G, D = tiny_info_gan(codes)
+    with pytest.raises(TypeError, match="codes must be a gan.Codes, got int"):
+        Trainer(G, D, codes=4)
+    for option in (dict(num_classes=10), dict(r1_gamma=1.0), dict(instance_noise=0.1)):
+        name = next(iter(option))
+        with pytest.raises(ValueError, match=f"cannot be combined with {name}="):
+            Trainer(G, D, codes=codes, **option)

@@ -4,9 +4,10 @@ decides everything about itself.
 
 The main check runs the example in this process (``main(argv)`` with ``--smoke``: 256 bundled
 digits, 8 steps) and a ``Trainer.fit`` set up here from minigan alone with the same seed and
-settings, and asks for the same weights, bit for bit, for every objective, with and without
-``--conditional``. Any difference between the two loops (a random draw in another order, a
-penalty or a clip applied by one only, another optimiser) shows up in the last bits.
+settings, and asks for the same weights, bit for bit, for every objective: plain (``--codes 0``),
+``--conditional``, and the default's InfoGAN code (``Trainer(codes=...)``, whose step is
+``info_step``). Any difference between the two loops (a random draw in another order, a penalty or
+a clip applied by one only, another optimiser) shows up in the last bits.
 """
 import os
 import re
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import data
+from minigan import data, gan
 from minigan.gan import LOSSES, GradientPenalty, Trainer, get_loss
 from minigan.gan.models import build
 
@@ -23,19 +24,28 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = 3  # not the default 0, so that the example is seen to use --seed
 
 
-def fit_as_the_example_does(loss, conditional):
-    """What ``mnist_gan.py --smoke --seed 3 --loss <loss> (--codes 0 | --conditional)`` trains, built
-    here from minigan's own pieces and trained with Trainer.fit: the first 256 training digits in [-1, 1],
-    batches of 64 shuffled by the seed, the MLP networks (width 0.5, D's dropout 0.3), the
+def networks(mode):
+    """The example's MLP networks (width 0.5, D's dropout 0.3) for mode "plain", "conditional" or
+    "codes" (InfoGAN's 20-value code, the default), and the Codes (None but for "codes")."""
+    if mode == "codes":
+        codes = gan.Codes(noise_dim=62, categories=20, continuous=2)
+        return (*gan.build_info("mlp", codes, width=0.5, dropout=0.3), codes)
+    return (*build("mlp", z_dim=100, num_classes=10 if mode == "conditional" else None, width=0.5, dropout=0.3), None)
+
+
+def fit_as_the_example_does(loss, mode):
+    """What ``mnist_gan.py --smoke --seed 3 --loss <loss> (--codes 0 | --conditional | default)``
+    trains, built here from minigan's own pieces and trained with Trainer.fit: the first 256
+    training digits in [-1, 1], batches of 64 shuffled by the seed, the MLP networks, the
     objective's recipe, an EMA of G with decay 0.999, and 2 epochs (8 steps)."""
     minigan.manual_seed(SEED)
     dataset = data.mnist("train", verbose=False)
     images = data.to_unit_range(dataset.images)[:256, None]
     labels = dataset.labels.astype(np.int64)[:256]
     loader = data.DataLoader((images, labels), batch_size=64, shuffle=True, drop_last=True, seed=SEED, device="cpu")
-    num_classes = 10 if conditional else None
-    G, D = build("mlp", z_dim=100, num_classes=num_classes, width=0.5, dropout=0.3)
-    trainer = Trainer(G, D, loss, z_dim=100, num_classes=num_classes, ema_decay=0.999, seed=SEED,
+    num_classes = 10 if mode == "conditional" else None
+    G, D, codes = networks(mode)
+    trainer = Trainer(G, D, loss, z_dim=100, num_classes=num_classes, codes=codes, ema_decay=0.999, seed=SEED,
                       progress=False, device="cpu")
     trainer.fit(loader, epochs=2)
     return trainer
@@ -57,27 +67,25 @@ def assert_same(a, b, where="state"):
         assert a == b, where
 
 
-CASES = [(loss, conditional) for conditional in (False, True) for loss in LOSSES]
+CASES = [(loss, mode) for mode in ("plain", "conditional", "codes") for loss in LOSSES]
+FLAGS = {"plain": ["--codes", "0"], "conditional": ["--conditional"], "codes": []}
 
 
-@pytest.mark.parametrize("loss, conditional", CASES,
-                         ids=[loss + ("-conditional" if c else "") for loss, c in CASES])
-def test_the_example_and_trainer_fit_end_with_bit_identical_weights(example, tmp_path, loss, conditional):
+@pytest.mark.parametrize("loss, mode", CASES, ids=[f"{loss}-{mode}" for loss, mode in CASES])
+def test_the_example_and_trainer_fit_end_with_bit_identical_weights(example, tmp_path, loss, mode):
     """Same seed, same settings: the example's loop and Trainer.fit end with the same G and D
     (weights and buffers), the same optimiser moments, the same EMA of G, the same history and
     the same RNG state, bit for bit."""
-    # --codes 0: the example's default adds InfoGAN's code (info_step), which Trainer does not
-    # train; a conditional run has no code
     argv = ["--smoke", "--quiet", "--device", "cpu", "--seed", str(SEED), "--loss", loss, "--out", str(tmp_path)]
-    ran = example.main(argv + (["--conditional"] if conditional else ["--codes", "0"]))
-    fitted = fit_as_the_example_does(loss, conditional)
+    ran = example.main(argv + FLAGS[mode])
+    fitted = fit_as_the_example_does(loss, mode)
 
     assert ran.step == fitted.step == 8
     assert_same(ran.state_dict(), fitted.state_dict())
     # and the runs did train: G was updated (once in 8 steps for the Wasserstein losses' n_critic = 5)
     assert sum(np.isfinite(ran.history["g_grad_norm"])) == 8 // get_loss(loss).n_critic
     minigan.manual_seed(SEED)
-    G0, _ = build("mlp", z_dim=100, num_classes=10 if conditional else None, width=0.5, dropout=0.3)
+    G0 = networks(mode)[0]
     assert any(not np.array_equal(a.numpy(), b.numpy()) for a, b in zip(G0.parameters(), ran.G.parameters()))
 
 

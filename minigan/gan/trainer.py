@@ -42,6 +42,7 @@ from ..progress import ProgressBar
 from .ema import EMA
 from .guards import TrainingDiverged, check_finite, non_finite
 from .losses import get_loss
+from .infogan import Codes, InfoDiscriminator, info_step
 from .step import draw_labels, train_step
 
 
@@ -62,7 +63,10 @@ class Trainer:
     Options: ``ema_decay`` (EMA of G's weights for samples), ``instance_noise``
     (Gaussian noise of this std added to D's inputs, decayed linearly to 0 over the run),
     ``clip_grad_norm`` (each network's gradient scaled to at most this L2 norm before its update),
-    ``r1_gamma`` (R1 penalty on real data), ``out_dir`` (samples, loss plot and checkpoints go there;
+    ``r1_gamma`` (R1 penalty on real data), ``codes`` (a ``Codes``: InfoGAN, with D an
+    ``InfoDiscriminator``; each step is ``info_step``, its information term weighted by
+    ``info_weight``, and G draws noise and codes, ``codes.dim`` numbers, in place of z),
+    ``out_dir`` (samples, loss plot and checkpoints go there;
     made if missing, and checked now, so that a folder that cannot be written to fails at once):
     a sample grid and a checkpoint every ``epoch_every`` epochs, a checkpoint every
     ``checkpoint_every`` steps, and a grid every ``sample_every`` steps when set.
@@ -71,14 +75,19 @@ class Trainer:
     def __init__(self, G, D, loss="nonsaturating", *, z_dim=100, num_classes=None, g_lr=None, d_lr=None,
                  g_optimizer=None, d_optimizer=None, g_scheduler=None, d_scheduler=None, n_critic=None,
                  clip_value=None, gp_lambda=None, r1_gamma=0.0, ema_decay=None, label_smoothing=0.0,
-                 instance_noise=0.0, clip_grad_norm=None, out_dir=None, sample_every=None, checkpoint_every=1000,
-                 epoch_every=1, n_samples=64, seed=0, callbacks=(), progress=True, device=None):
+                 instance_noise=0.0, clip_grad_norm=None, codes=None, info_weight=1.0, out_dir=None,
+                 sample_every=None, checkpoint_every=1000, epoch_every=1, n_samples=64, seed=0, callbacks=(),
+                 progress=True, device=None):
         # The objective carries its losses, penalty, clipping and recipe; the options given here
         # change it, so that it reports what the step does (gp_lambda=5: GradientPenalty(5.0)).
         given = dict(n_critic=n_critic, clip_value=clip_value, gp_lambda=gp_lambda,
                      label_smoothing=label_smoothing or None)
         self.objective = get_loss(loss, **{k: v for k, v in given.items() if v is not None})
         self.G, self.D = G, D
+        if codes is not None:
+            _check_info_options(codes, D, num_classes, r1_gamma, instance_noise)
+            z_dim = codes.dim
+        self.codes, self.info_weight = codes, info_weight
         self.z_dim, self.num_classes = z_dim, num_classes
         self.r1_gamma, self.instance_noise, self.clip_grad_norm = r1_gamma, instance_noise, clip_grad_norm
         self.g_opt = g_optimizer or self.objective.make_optimizer(G.parameters(), g_lr)
@@ -95,15 +104,23 @@ class Trainer:
 
         # fixed evaluation noise (and labels): the same z every time, so sample grids are comparable
         # (conditional: a multiple of the class count, so that each column of the grid is one class)
-        if num_classes:
-            n_samples = max(num_classes, n_samples // num_classes * num_classes)
+        # (InfoGAN: likewise of the code's value count, column k drawing value k)
+        columns = num_classes or (codes.categories if codes is not None else None)
+        if columns:
+            n_samples = max(columns, n_samples // columns * columns)
         rng = np.random.default_rng(seed + 1_000_003)
-        self.fixed_z = Tensor(rng.standard_normal((n_samples, z_dim)).astype(np.float32)).to(self.device)
+        if codes is None:
+            self.fixed_z = Tensor(rng.standard_normal((n_samples, z_dim)).astype(np.float32)).to(self.device)
+        else:
+            noise = Tensor(rng.standard_normal((n_samples, codes.noise_dim)).astype(np.float32))
+            cont = rng.uniform(-1, 1, (n_samples, codes.continuous)).astype(np.float32)
+            self.fixed_z = codes.join(noise, np.arange(n_samples) % codes.categories, cont).to(self.device)
         self.fixed_labels = np.arange(n_samples) % num_classes if num_classes else None
-        # how the grids are laid out: one class per column for a conditional G; a caller that
-        # sets fixed_z itself (InfoGAN's codes, one per column) says so here
-        self.grid_columns = num_classes or 8
-        self.grid_note = ", one class per column" if num_classes else ""
+        # how the grids are laid out: one class (or code value) per column; a caller that sets
+        # fixed_z itself says so here
+        self.grid_columns = columns or 8
+        self.grid_note = (", one class per column" if num_classes else
+                          ", column k: code value k" if codes is not None else "")
 
         self.step = 0          # D updates done (one per real batch)
         self.epoch = 0         # the epoch in progress
@@ -131,10 +148,15 @@ class Trainer:
     def train_step(self, real, labels=None):
         """One D update, plus a G update every ``n_critic`` D updates: ``step.py``'s ``train_step``
         with this trainer's networks, objective, optimisers and options. Returns the step's figures."""
-        record = train_step(self.G, self.D, self.objective, self.g_opt, self.d_opt, real, labels,
-                            step=self.step, z_dim=self.z_dim, num_classes=self.num_classes, ema=self.ema,
-                            r1_gamma=self.r1_gamma, noise_std=self._noise_std(),
-                            clip_grad_norm=self.clip_grad_norm)
+        if self.codes is not None:  # InfoGAN: the same two updates, each with the information term
+            record = info_step(self.G, self.D, self.objective, self.codes, self.g_opt, self.d_opt, real,
+                               step=self.step, info_weight=self.info_weight, ema=self.ema,
+                               clip_grad_norm=self.clip_grad_norm)
+        else:
+            record = train_step(self.G, self.D, self.objective, self.g_opt, self.d_opt, real, labels,
+                                step=self.step, z_dim=self.z_dim, num_classes=self.num_classes, ema=self.ema,
+                                r1_gamma=self.r1_gamma, noise_std=self._noise_std(),
+                                clip_grad_norm=self.clip_grad_norm)
         self.step += 1
         return record
 
@@ -302,9 +324,11 @@ class Trainer:
     # --- samples, plots, checkpoints -------------------------------------------------------
 
     def sample(self, n=None, labels=None, z=None, use_ema=True):
-        """Images from G (eval mode, no graph): ``n`` from fresh noise, or from ``z``; the EMA
-        weights when there are some and ``use_ema``."""
-        z = z if z is not None else randn(n, self.z_dim, device=self.device)
+        """Images from G (eval mode, no graph): ``n`` from fresh noise (InfoGAN: and codes, their
+        values drawn from ``codes.prior``), or from ``z``; the EMA weights when there are some and
+        ``use_ema``."""
+        if z is None:
+            z = randn(n, self.z_dim, device=self.device) if self.codes is None else self.codes.sample(n, self.device)[0]
         args = () if not self.num_classes else (labels if labels is not None else draw_labels(z.shape[0], self.num_classes),)
         was_training = self.G.training
         self.G.eval()
@@ -542,3 +566,17 @@ def _check_writable_folder(path):
     except OSError as e:
         raise OSError(f"out_dir '{path}' must be a folder in which files can be written: "
                       f"{e.strerror or e}") from e
+
+
+def _check_info_options(codes, D, num_classes, r1_gamma, instance_noise):
+    """InfoGAN's step (``info_step``) takes a Codes and an InfoDiscriminator, and has no class
+    labels, R1 penalty or instance noise: refuse those, by name, rather than drop them silently."""
+    if not isinstance(codes, Codes):
+        raise TypeError(f"Trainer: codes must be a gan.Codes, got {type(codes).__name__}")
+    if not isinstance(D, InfoDiscriminator):
+        raise TypeError(f"Trainer: with codes, D must be a gan.InfoDiscriminator (its Q head reads the codes "
+                        f"back), got {type(D).__name__}")
+    for name, value in (("num_classes", num_classes), ("r1_gamma", r1_gamma), ("instance_noise", instance_noise)):
+        if value:
+            raise ValueError(f"Trainer: codes (InfoGAN) cannot be combined with {name}={value!r}; info_step has no "
+                             f"{name}")
