@@ -337,6 +337,9 @@ def main(argv=None):
     # of the EMA generator against 1,000 real digits it never trained on. Each number is printed
     # with a sentence saying what it measures; all of them go to metrics.json in the run folder.
     # The one to watch first is the score ratio: the samples' classifier score over real digits'.
+    # With InfoGAN's code the samples draw each code value as often as Q finds its kind of digit
+    # among the training digits (gan.code_prior), not 1 in N: training gave every value the same
+    # share, and a digit that took three values would otherwise come three times as often.
     n_scored = 200 if args.smoke else 10000
     n_scored = n_scored if args.metrics_samples is None else args.metrics_samples
     if n_scored and args.dataset == "mnist":

@@ -32,6 +32,10 @@ trains Q and the body Q shares with D, G's update trains G to make its codes rea
 
 Q shares D's body (all but D's last layer), as in the paper: Q costs one small head, not a
 third network.
+
+After training, ``code_prior`` turns Q round: read on real images, Q says how much of the data
+each code value's kind of image covers, and sampling the values that often (``Codes.prior``)
+gives each kind its real share instead of 1/N per value.
 """
 import numpy as np
 
