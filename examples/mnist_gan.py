@@ -292,6 +292,8 @@ def main(argv=None):
     with trainer.save_on_ctrl_c(resume_hint=f"to go on: {resume_command}"):
         print(f"training to step {steps}; Ctrl-C stops cleanly, and then this continues the run:\n  {resume_command}")
         for epoch in range(trainer.epoch, epochs):
+            if trainer.step >= steps:  # resumed after its last step (to score it again): nothing to train
+                break
             bar = trainer.start_epoch(loader, epoch, epochs)
             for real, real_labels in trainer.batches(loader):
                 # (a) a D update, then (b) a G update if this is the last of n_critic D updates

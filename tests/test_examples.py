@@ -185,3 +185,12 @@ def test_mnist_gan_stopped_partway_through_an_epoch_resumes_where_it_stopped(tmp
     for net in ("G", "D"):
         for key in one[net]:
             np.testing.assert_array_equal(two[net][key], one[net][key], err_msg=f"{net} {key}")
+    # resumed once more with the same --steps: nothing left to train (it used to take one step more),
+    # and the run is scored and saved again as it was
+    out = run(*common, "--out", str(tmp_path / "two"), "--steps", "7", "--resume", "--metrics-samples", "0")
+    assert "at step 7" in out and "done in" in out and "7 steps" in out
+    again = minigan.load(str(tmp_path / "two" / "checkpoint.npz"))
+    assert again["step"] == 7
+    for net in ("G", "D"):
+        for key in one[net]:
+            np.testing.assert_array_equal(again[net][key], one[net][key], err_msg=f"{net} {key}")
