@@ -63,6 +63,9 @@ def parse_args(argv=None):
                         "hour; toy_2d.py --seeds 10 averages one objective over many)")
     p.add_argument("--toy-g-updates", type=int, default=None,
                    help="generator updates per toy run (default: toy_2d.py's own default)")
+    p.add_argument("--toy-codes", default=None, metavar="N",
+                   help="toy_2d.py's --codes ('modes', the default there: an InfoGAN code with one value per mode; "
+                        "0 = the plain GAN)")
     p.add_argument("--mnist-g-updates", type=int, default=6000,
                    help="generator updates per MNIST run (D updates: n_critic times as many)")
     p.add_argument("--mnist-samples", type=int, default=10000, help="EMA samples scored per MNIST run")
@@ -100,6 +103,8 @@ def toy_runs(dataset, loss, args):
         cmd.append("--smoke")
     elif args.toy_g_updates:
         cmd += ["--g-updates", str(args.toy_g_updates)]
+    if args.toy_codes is not None:
+        cmd += ["--codes", str(args.toy_codes)]
     lines = [json.loads(line) for line in run(cmd).splitlines() if line.strip()]
     if not lines or any(r["dataset"] != dataset or r["loss"] != loss for r in lines):
         raise SystemExit(f"quality.py: toy_2d.py printed {lines!r} for {dataset}/{loss}")
@@ -157,6 +162,17 @@ def mnist_table(results):
     return rows
 
 
+def load_note():
+    """What else the machine was doing, for reading the wall times: the BLAS thread count if the
+    environment fixed it, and the load average as the table is written (Unix only)."""
+    threads = os.environ.get("OPENBLAS_NUM_THREADS")
+    note = f"OPENBLAS_NUM_THREADS={threads}. " if threads else ""
+    if hasattr(os, "getloadavg"):
+        note += "Load average (1, 5, 15 min) as the table was written: " + ", ".join(
+            f"{x:.1f}" for x in os.getloadavg()) + " (above the CPU count, other work shared the cores and the times grew)."
+    return note
+
+
 def markdown(results, args, wall):
     import numpy
     out = ["# Sample quality: every objective, the same budget", "",
@@ -168,7 +184,7 @@ def markdown(results, args, wall):
               f"{args.mnist_samples:,} samples scored" if "mnist" in args.datasets else "")
            + f"). The cells' wall times add up to {wall / 60:.0f} min.", "",
            f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs; "
-           f"Python {platform.python_version()}; NumPy {numpy.__version__}.", ""]
+           f"Python {platform.python_version()}; NumPy {numpy.__version__}. {load_note()}", ""]
     if args.smoke:
         out += ["**Smoke run: tiny budgets, the numbers mean nothing.**", ""]
     for dataset, total in (("ring", 8), ("grid", 25)):
@@ -183,7 +199,7 @@ def markdown(results, args, wall):
     return "\n".join(out)
 
 
-SETTINGS = ("toy_seeds", "toy_g_updates", "mnist_g_updates", "mnist_samples", "mnist_codes", "smoke")
+SETTINGS = ("toy_seeds", "toy_g_updates", "toy_codes", "mnist_g_updates", "mnist_samples", "mnist_codes", "smoke")
 
 
 def main(argv=None):

@@ -15,11 +15,13 @@ Every objective gets the same budget: ``--g-updates`` generator updates. An obje
 n_critic D updates per G update (WGAN, WGAN-GP: 5) makes n_critic times as many D updates, so
 that it is compared with the others at equal numbers of G steps, not of D steps.
 
-The default recipe, chosen by measuring (non-saturating loss, seeds 0-1, 2,500 samples each):
-G and D with 3 hidden layers of 256 ReLU units and no batch norm (VEEGAN's and PacGAN's toys
-use 3-4 layers of 400), Adam at lr 1e-3 with the objective's betas, batches of 256, 6,000 G
-updates, both learning rates falling linearly to 0 over the second half, and samples drawn from
-an EMA (0.999) of G's weights. What the parts did:
+The default recipe, chosen by measuring (non-saturating loss, 2,500 samples a run): G and D with
+3 hidden layers of 256 ReLU units and no batch norm (VEEGAN's and PacGAN's toys use 3-4 layers
+of 400), Adam at lr 1e-3 with the objective's betas, batches of 256, 6,000 G updates, both
+learning rates falling linearly to 0 over the second half, samples drawn from an EMA (0.999) of
+G's weights, **InfoGAN's categorical code with one value per mode** beside G's 2 noise numbers
+(``--codes modes``: 8 for the ring, 25 for the grid; a Q head on D reads it back), and an R1
+penalty with gamma 1 on D (``--r1``). What the parts did:
 
     recipe                                          ring modes / hq      grid modes / hq
     2 x 128 units, lr 1e-3, 4,000 G updates, EMA      3.5 / 23%            17.5 / 25%
@@ -27,22 +29,46 @@ an EMA (0.999) of G's weights. What the parts did:
     2 x 128 units, lr 3e-4, 4,000, EMA                 8.0 / 57%            17.5 /  5%
     3 x 256 units, lr 1e-3 decayed, 3,000, EMA         8.0 / 95%            19.5 / 57%
     3 x 256 units, lr 1e-3 decayed, 6,000, EMA         8.0 / 98%            20.0 / 90%
-    the same (the defaults), seeds 0-4                 7.2 / 97%            16.6 / 91%
-    the defaults with --pack 2 (PacGAN2), seeds 0-2        -                22.3 / 13%
-    the defaults with --pack 4 (PacGAN4), seeds 0-2        -                20.7 /  3%
-    the defaults with batches of 512, seeds 0-2            -                17.0 / 94%
-    batches of 512, 12,000 G updates, seeds 0-1            -                17.5 / 97%
+    the same, seeds 0-4 (--codes 0 --r1 0)             7.2 / 97%            16.6 / 91%
+      with --pack 2 (PacGAN2), seeds 0-2                   -                22.3 / 13%
+      with --pack 4 (PacGAN4), seeds 0-2                   -                20.7 /  3%
+      with batches of 512, seeds 0-2                       -                17.0 / 94%
+      batches of 512, 12,000 G updates, seeds 0-1          -                17.5 / 97%
+    + the code, one value per mode (--r1 0), seeds 0-4  8.0 / 99.8%          24.2 / 87% (0-3)
+      with the information term weighted 0.3, 0-2     8.0 / 99.96%         23.5 / 90% (0-1)
+    + R1 with gamma 1: the defaults                   8.0 / 99.3% (0-6)   22.2 / 83% (0-4)
 
-Width and depth buy the most (a ReLU G needs many pieces to tear its Gaussian into 25 blobs
-0.15 wide), the decaying rate and the EMA the last few percent of quality. The non-saturating
-loss still drops modes at this budget (seeds 0-4: ring 8, 8, 5, 8, 7 of 8; grid 16, 24, 17, 15,
-11 of 25), short of issue 13's target (every mode, 97% / 95% high quality); 2-4 minutes a run on a shared
-2-core machine. PacGAN's packing (``--pack``) finds more grid modes at this recipe, as the paper
-says it should, but its samples spread off the modes (high quality 2-23% a run): the rate, EMA
-and budget above were tuned without it, and it has not been tuned for yet. Bigger batches and
-longer training bring the grid's high-quality share past 95% (last row) while the modes stay
-at 17-18: in seed 0's scatter plot the whole middle column (x = 0) is empty, the points tight
-on the modes G does cover. Covering every mode is what is left of the target.
+Width and depth buy the most of a plain G's quality (a ReLU G needs many pieces to tear its
+Gaussian into 25 blobs 0.15 wide), the decaying rate and the EMA the last few percent. But a
+plain G still drops modes (seeds 0-4: ring 8, 8, 5, 8, 7 of 8; grid 16, 24, 17, 15, 11 of 25),
+and no batch size, budget or packing tried fixed that: G maps a Gaussian, which has no gaps,
+continuously onto the plane, so its samples form one connected cloud that it must stretch into
+thin bridges between blobs, and a mode it has left behind is one it must cross a valley of low D
+output to reach. PacGAN's packing (``--pack``) finds more grid modes, as the paper says it
+should, but its samples spread off the modes (high quality 2-23% a run).
+
+**The code removes the bridges.** Each value of the code feeds G a different input, so each value
+can draw its own blob with no path to the next; and since Q must tell the values apart from the
+points alone, two values cannot share a mode for long: with as many values as modes, each value
+settles on a mode of its own. It asks for the number of modes, which a real dataset does not
+tell (MNIST's example takes 20 values for 10 digits, and reads how often to draw each back with
+``gan.code_prior``, as this script does too).
+
+**The grid is not solved every time.** Without R1 the values found the modes in five grid runs
+of the seven tried, but not in seed 3 at weight 1 (22 modes, 49% high quality) or seed 0 at weight 0.3
+(22, 80%): the 25 blobs, tight and spread evenly by Q's push to tell them apart, sat between the
+modes, or sat on them and were thrown off again (seed 0: the whole pattern slid away between
+3,000 and 4,500 updates, the kind of oscillation near equilibrium that Mescheder et al. (2018)
+show a GAN without a gradient penalty can fall into, and that an R1 penalty damps). With R1
+(gamma 1, the default) seeds 0-2 again got every mode (in seed 0's plots, from about 1,500
+updates on, where without it they took 3,000) and seed 3 reached all 25 (late: 83% high quality), but in seed 4 they never found the grid (11
+modes, 31%): over seeds 0-4, 25, 25, 25, 25 and 11 modes. So the grid misses issue 13's target
+(every mode and 95% high quality, over 10 seeds); the ring's (every mode, 97%) is met so far. What
+is left to try: a penalty that shapes D between real and fake points too (WGAN-GP's reaches
+blobs that sit between modes; R1 acts only at real points), or more values than modes with
+the prior dropping the spare ones (50 values did worse in one stand-alone trial). R1 costs
+about a quarter more time a run (2-3 minutes a run on a quiet 2-core machine); ``--r1 0``
+turns it off.
 
 Scatter plots of G's samples over training go into the run folder, one per dataset, loss and
 seed, and the closing table compares the losses with PacGAN's Table 1.
@@ -115,26 +141,42 @@ class Packed(nn.Module):
         return self.body(x.reshape(n // self.pack, 2 * self.pack))
 
 
-def networks(z_dim=2, hidden=256, layers=3, pack=1):
+def networks(z_dim=2, hidden=256, layers=3, pack=1, codes=None):
     """G: z -> hidden x layers -> a 2-D point; D: 2 x pack -> hidden x layers -> 1 logit (``Packed``;
-    pack = 1 judges one point at a time, a plain D); ReLU, no batch norm."""
-    return Points(mlp(z_dim, 2, hidden, layers)), Packed(mlp(2 * pack, 1, hidden, layers), pack)
+    pack = 1 judges one point at a time, a plain D); ReLU, no batch norm.
+
+    With ``codes`` (a ``gan.Codes``, InfoGAN) G reads ``codes.dim`` numbers, z_dim noise values and
+    the code one-hot, and D is an ``InfoDiscriminator``: the same layers, with D's last Linear as its
+    head and a Q head beside it reading the code back from the point."""
+    if codes is None:
+        return Points(mlp(z_dim, 2, hidden, layers)), Packed(mlp(2 * pack, 1, hidden, layers), pack)
+    body = list(mlp(2, 1, hidden, layers))[:-1]  # all but the last Linear: the features both heads read
+    return Points(mlp(codes.dim, 2, hidden, layers)), gan.InfoDiscriminator(nn.Sequential(*body), hidden,
+                                                                            codes.categories, codes.continuous)
 
 
-def train_one(dataset, loss, seed, g_updates, *, batch, lr, hidden, layers, ema, decay_from, pack=1, out=None,
-              plots=4, log=None):
+def train_one(dataset, loss, seed, g_updates, *, batch, lr, hidden, layers, ema, decay_from, pack=1, codes=0,
+              info_weight=1.0, r1=0.0, out=None, plots=4, log=None):
     """Train one GAN for ``g_updates`` G updates and score 2,500 of its samples. Returns a ``Run``:
     modes captured, number of modes, high-quality share, seconds of training, and the G and D
-    updates made (counted from the history). Samples come from the EMA of G's weights when ``ema`` > 0."""
+    updates made (counted from the history). Samples come from the EMA of G's weights when ``ema`` > 0.
+    ``codes``: the number of values of an InfoGAN code beside G's 2 noise numbers (0: none, a
+    plain GAN; "modes": as many as the dataset has modes); the scored samples then draw the values
+    as often as Q reads them in the data; ``info_weight`` weighs InfoGAN's information term.
+    ``r1``: gamma of an R1 penalty on D (0: none), for objectives without a penalty of their own."""
     spec = DATASETS[dataset]
     minigan.manual_seed(seed)
     samples, centres = spec["make"](100_000, rng=seed)
-    G, D = networks(hidden=hidden, layers=layers, pack=pack)
+    codes = len(centres) if codes == "modes" else codes
+    code = gan.Codes(noise_dim=2, categories=codes, continuous=0) if codes else None
+    G, D = networks(hidden=hidden, layers=layers, pack=pack, codes=code)
     objective = gan.get_loss(loss)  # its optimiser, betas, n_critic, penalty and clipping; not its lr:
+    if r1 and objective.penalty is None:  # WGAN-GP keeps its own gradient penalty
+        objective = gan.get_loss(loss, penalty=gan.R1Penalty(r1))
     if objective.optimizer == "rmsprop":  # one toy-sized rate for both networks (RMSprop: half of Adam's)
         lr = lr / 2
     trainer = Trainer(G, D, objective, z_dim=2, n_samples=2500, seed=seed, progress=False, g_lr=lr, d_lr=lr,
-                      ema_decay=ema or None)
+                      ema_decay=ema or None, codes=code, info_weight=info_weight)
     d_updates = g_updates * trainer.objective.n_critic  # the same number of G updates for every objective
     # Both rates stay at lr until decay_from x g_updates G updates, then fall linearly to 0 at the end.
     start = int(decay_from * g_updates)
@@ -160,10 +202,25 @@ def train_one(dataset, loss, seed, g_updates, *, batch, lr, hidden, layers, ema,
     began = time.perf_counter()
     trainer.fit(loader, epochs=-(-d_updates // len(loader)))  # after_step() stops it after g_updates
     seconds = time.perf_counter() - began
+    if code:  # each code value as often as its kind of point is in the data (gan.code_prior)
+        code.prior = gan.code_prior(D, minigan.Tensor(samples[:20_000]).to(trainer.device))
     final = trainer.sample(2500).numpy()
     coverage = metrics.mode_coverage(final, centres, spec["std"])
     g_done = sum(not math.isnan(norm) for norm in trainer.history["g_grad_norm"])  # NaN: a step without G update
     return Run(coverage.modes, len(centres), coverage.high_quality, seconds, g_done, trainer.step)
+
+
+def code_count(text):
+    """--codes: "modes", or an int >= 0 other than 1 (a code of one value says nothing)."""
+    if text == "modes":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < 0 or value == 1:
+        raise argparse.ArgumentTypeError(f"expected 'modes', 0 (no code) or a number of values >= 2, got {text!r}")
+    return value
 
 
 def loss_name(text):
@@ -194,8 +251,17 @@ def main(argv=None):
                    "the samples are drawn from (0: G's own weights)")
     p.add_argument("--hidden", type=int, default=256, help="units in each hidden layer of G and D")
     p.add_argument("--layers", type=int, default=3, help="hidden layers (ReLU) in each of G and D")
+    p.add_argument("--codes", type=code_count, default="modes", help="values of InfoGAN's categorical code "
+                   "that G reads beside its 2 noise numbers, with a Q head on D reading it back: 'modes' gives "
+                   "the dataset's mode count (8 for the ring, 25 for the grid), 0 a plain GAN")
+    p.add_argument("--info-weight", type=float, default=1.0, help="weight of InfoGAN's information term (how "
+                   "hard G and Q work to keep the code readable) beside the GAN loss; with --codes")
+    p.add_argument("--r1", type=float, default=1.0, help="gamma of the R1 penalty on D, gamma/2 * mean "
+                   "||grad_x D(x)||^2 at real points (Mescheder et al. 2018): it keeps D from overshooting, so "
+                   "that G's points settle on the modes instead of circling them; 0: none. WGAN-GP keeps its "
+                   "own penalty instead")
     p.add_argument("--pack", type=int, default=1, help="points D judges at once (PacGAN's packing; 1: none); "
-                   "the batch size must be divisible by it")
+                   "the batch size must be divisible by it, and it needs --codes 0")
     p.add_argument("--plots", type=int, default=4, help="scatter plots of G's samples per run (0: none)")
     p.add_argument("--out", default=os.path.join("runs", "toy_2d"), help="folder for the scatter plots")
     p.add_argument("--json", action="store_true", help="print only one JSON line per run, "
@@ -208,15 +274,20 @@ def main(argv=None):
                      ("--batch-size", args.batch_size >= 1), ("--lr", args.lr > 0), ("--hidden", args.hidden >= 1),
                      ("--layers", args.layers >= 1), ("--plots", args.plots >= 0),
                      ("--decay-from", 0 <= args.decay_from <= 1), ("--ema", 0 <= args.ema < 1),
+                     ("--info-weight", args.info_weight >= 0), ("--r1", args.r1 >= 0),
                      ("--pack", args.pack >= 1 and args.batch_size % args.pack == 0)):
         if not ok:
             p.error(f"{name} got {getattr(args, name[2:].replace('-', '_'))}; see --help for what it takes")
+    if args.pack > 1 and args.codes:
+        p.error(f"--pack {args.pack} needs --codes 0: a packed D judges several points at once, and Q reads "
+                f"one point's code (got --codes {args.codes})")
     if args.smoke:
         args.seeds, args.g_updates = 1, 20
     if args.plots:
         os.makedirs(args.out, exist_ok=True)
     settings = dict(batch=args.batch_size, lr=args.lr, hidden=args.hidden, layers=args.layers, ema=args.ema,
-                    decay_from=args.decay_from, pack=args.pack, out=args.out, plots=args.plots,
+                    decay_from=args.decay_from, pack=args.pack, codes=args.codes, info_weight=args.info_weight,
+                    r1=args.r1, out=args.out, plots=args.plots,
                     log=sys.stderr if args.json else None)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
 

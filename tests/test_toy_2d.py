@@ -54,14 +54,18 @@ def test_help_explains_every_flag():
     out = subprocess.run([sys.executable, "examples/toy_2d.py", "--help"], cwd=ROOT, capture_output=True,
                          text=True, timeout=60).stdout
     flags = ("--losses", "--datasets", "--seeds", "--first-seed", "--g-updates", "--batch-size", "--lr",
-             "--decay-from", "--ema", "--hidden", "--layers", "--pack", "--plots", "--out", "--json", "--smoke")
+             "--decay-from", "--ema", "--hidden", "--layers", "--codes", "--info-weight", "--r1", "--pack", "--plots", "--out",
+             "--json", "--smoke")
     for flag in flags:
         assert flag in out, flag
     assert "--steps" not in out  # the budget is G updates, not D steps
 
 
 @pytest.mark.parametrize("flag, value", [("--ema", "1"), ("--decay-from", "1.5"), ("--g-updates", "0"), ("--seeds", "0"),
-                                         ("--pack", "3")])  # 3 does not divide the default batch of 256
+                                         ("--pack", "3"),  # 3 does not divide the default batch of 256
+                                         ("--pack", "2"),  # a packed D has no Q: it needs --codes 0
+                                         ("--codes", "1"), ("--codes", "many"), ("--info-weight", "-1"),
+                                         ("--r1", "-0.5")])
 def test_a_flag_out_of_range_is_refused_with_its_name(flag, value):
     result = subprocess.run([sys.executable, "examples/toy_2d.py", flag, value, "--plots", "0"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
@@ -87,3 +91,41 @@ def test_pack_makes_d_judge_packs_of_points_side_by_side():
     run = example.train_one("grid", "nonsaturating", 0, 5, batch=16, lr=1e-3, hidden=8, layers=1, ema=0.9,
                             decay_from=0.5, pack=4, plots=0)
     assert run.g_updates == 5 and run.n_modes == 25
+
+
+def test_codes_give_g_a_code_and_d_a_q_head_and_the_scored_samples_follow_q_s_prior(monkeypatch):
+    """--codes N: G reads 2 noise numbers and the code one-hot, D is an InfoDiscriminator whose Q reads
+    the code from one point; "modes" gives the dataset's mode count. After training, the scored
+    samples draw the code's values from gan.code_prior, read by Q on the real points."""
+    import minigan
+    from minigan import gan
+    example = load_example()
+    codes = gan.Codes(noise_dim=2, categories=8, continuous=0)
+    G, D = example.networks(hidden=8, layers=2, codes=codes)
+    assert isinstance(D, gan.InfoDiscriminator) and G.body[0].in_features == 10
+    logits, (cat_logits, _) = D.with_codes(minigan.randn(5, 2))
+    assert logits.shape == (5, 1) and cat_logits.shape == (5, 8)
+
+    priors = []
+    real_prior = gan.code_prior
+    monkeypatch.setattr(gan, "code_prior", lambda D, points: priors.append(real_prior(D, points)) or priors[-1])
+    run = example.train_one("ring", "nonsaturating", 0, 5, batch=16, lr=1e-3, hidden=8, layers=1, ema=0.9,
+                            decay_from=0.5, codes="modes", plots=0)
+    assert run.g_updates == 5 and run.n_modes == 8 and 0 <= run.modes <= 8
+    assert len(priors) == 1 and priors[0].shape == (8,)  # one value per ring mode
+
+
+def test_r1_adds_an_r1_penalty_to_d_s_loss_unless_the_objective_has_a_penalty_of_its_own(monkeypatch):
+    """--r1 gamma: every D update of a non-saturating run adds gan.R1Penalty(gamma); WGAN-GP keeps its
+    own gradient penalty and gets no R1."""
+    from minigan import gan
+    example = load_example()
+    gammas = []
+    penalty = gan.R1Penalty.__call__
+    monkeypatch.setattr(gan.R1Penalty, "__call__", lambda self, *a: gammas.append(self.gamma) or penalty(self, *a))
+    settings = dict(batch=16, lr=1e-3, hidden=8, layers=1, ema=0.9, decay_from=0.5, r1=0.5, plots=0)
+    example.train_one("ring", "nonsaturating", 0, 3, codes="modes", **settings)
+    assert gammas == [0.5] * 3  # one per D update
+    gammas.clear()
+    example.train_one("ring", "wgan-gp", 0, 1, **settings)
+    assert gammas == []
