@@ -765,3 +765,7 @@ def test_a_trainer_with_codes_refuses_what_info_step_cannot_do():
         name = next(iter(option))
         with pytest.raises(ValueError, match=f"cannot be combined with {name}="):
             Trainer(G, D, codes=codes, **option)
+    with pytest.raises(ValueError, match=r"penalty=R1Penalty\(gamma\)"):  # says how to get R1 with codes
+        Trainer(G, D, codes=codes, r1_gamma=1.0)
+    with_r1 = Trainer(G, D, get_loss("nonsaturating", penalty=minigan.gan.R1Penalty(1.0)), codes=codes)
+    assert with_r1.objective.penalty == minigan.gan.R1Penalty(1.0)

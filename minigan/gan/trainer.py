@@ -578,5 +578,7 @@ def _check_info_options(codes, D, num_classes, r1_gamma, instance_noise):
                         f"back), got {type(D).__name__}")
     for name, value in (("num_classes", num_classes), ("r1_gamma", r1_gamma), ("instance_noise", instance_noise)):
         if value:
+            hint = (": give the objective the penalty instead, get_loss(..., penalty=R1Penalty(gamma)), which "
+                    "info_step applies" if name == "r1_gamma" else "")
             raise ValueError(f"Trainer: codes (InfoGAN) cannot be combined with {name}={value!r}; info_step has no "
-                             f"{name}")
+                             f"{name}{hint}")
