@@ -43,9 +43,9 @@ def load_generator(run, images=None):
                      dropout=config.get("d_dropout", 0.3), activation=activation)
     state = minigan.load(os.path.join(run, "checkpoint.npz"))
     G.load_state_dict(state["G"])
-    if codes and images is not None:
+    if codes and images is not None:  # D was built on minigan's default device, as G was: the images go there
         D.load_state_dict(state["D"])
-        codes.prior = gan.code_prior(D, images)
+        codes.prior = gan.code_prior(D, minigan.Tensor(images).to(minigan.backend.normalize_device(None)))
     if state["ema"] is not None:  # sample with the averaged weights (and statistics), as the run's grids do
         ema = gan.EMA(G, state["ema"]["decay"])
         ema.load_state_dict(state["ema"])
@@ -68,13 +68,14 @@ def main(argv=None):
           f"accuracy {accuracy:.3f} on {len(test):,} real held-out digits (recorded: {info['held_out_accuracy']:.3f})")
 
     G, config, codes = load_generator(args.run, data.to_unit_range(train.images)[:, None])
+    device = minigan.backend.normalize_device(None)  # where G was built (MINIGAN_DEVICE), as randn draws
     minigan.manual_seed(args.seed)
     fakes = []
     with minigan.no_grad():
         for i in range(0, args.samples, 1000):
             n = min(1000, args.samples - i)
             labels = (np.arange(n) % 10,) if config["conditional"] else ()
-            z = codes.sample(n)[0] if codes else minigan.randn(n, 100)  # InfoGAN: noise, codes from the prior
+            z = codes.sample(n, device)[0] if codes else minigan.randn(n, 100)  # InfoGAN: noise, codes from the prior
             fakes.append(G(z, *labels).numpy())
     fake_probs, fake_feats = metrics.classifier_outputs(np.concatenate(fakes))
     n_ref = min(len(test), len(train))

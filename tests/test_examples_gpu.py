@@ -66,3 +66,13 @@ def test_save_on_the_gpu_load_on_the_cpu_and_back(tmp_path):
         assert q.device == "cpu" and r.device == "gpu", name
         np.testing.assert_array_equal(q.numpy(), p.numpy())
         np.testing.assert_array_equal(r.numpy(), p.numpy())
+
+
+def test_judge_digits_scores_an_infogan_run_on_the_gpu(tmp_path):
+    """judge_digits with MINIGAN_DEVICE=gpu builds G and D there, reads the code's prior with D on
+    the device and draws the codes there too (it used to draw them on the CPU for a GPU G)."""
+    run("examples/mnist_gan.py", "--smoke", "--quiet", "--device", "gpu", "--out", str(tmp_path),
+        "--metrics-samples", "0", device="gpu")
+    out = run("examples/judge_digits.py", str(tmp_path), "--samples", "200", device="gpu")
+    assert "of the real held-out digits' classifier score" in out
+    assert os.path.getsize(tmp_path / "scores.json") > 0
