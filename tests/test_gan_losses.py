@@ -202,17 +202,19 @@ def _critic_inputs(seed=0):
     return [Tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
 
 
+@pytest.mark.parametrize("center", [1.0, 0.0], ids=["wgan_gp", "zero_centred"])
 @pytest.mark.parametrize("act", ACTIVATIONS)
-def test_gradient_penalty_gradcheck_and_gradgradcheck(act):
-    """WGAN-GP's penalty as a function of the real batch and every critic parameter; eps fixed.
-    Its first derivative is a second derivative of D, its second one a third (tanh: all nonzero)."""
+def test_gradient_penalty_gradcheck_and_gradgradcheck(act, center):
+    """WGAN-GP's penalty (and the zero-centred one, which skips the square root) as a function of
+    the real batch and every critic parameter; eps fixed. Its first derivative is a second
+    derivative of D, its second one a third (tanh: all nonzero)."""
     D = critic(ACTIVATIONS[act])
     inputs = _critic_inputs(0)
     fake = Tensor(np.random.default_rng(1).standard_normal((3, 2)))
     eps = np.array([0.3, 0.7, 0.5])
 
     def penalty(x, W1, b1, W2, b2):
-        return gan.gradient_penalty(lambda z: D(z, W1, b1, W2, b2), x, fake, lambda_=10.0, eps=eps)
+        return gan.gradient_penalty(lambda z: D(z, W1, b1, W2, b2), x, fake, lambda_=10.0, eps=eps, center=center)
 
     assert penalty(*inputs).item() > 0
     minigan.gradcheck(penalty, inputs)
@@ -244,6 +246,24 @@ def test_gradient_penalty_of_a_linear_critic():
     assert abs(penalty.item() - 10.0) < 1e-10
     penalty.backward()
     np.testing.assert_allclose(u.grad.numpy(), 2 * 10.0 * (2 - 1) * np.array([1.2, 1.6]) / 2, rtol=1e-10)
+
+
+def test_zero_centred_gradient_penalty_of_a_linear_critic_and_a_dead_relu():
+    """center=0: lambda ||u||^2 for D(x) = x @ u (gradient 2 lambda u), and exactly 0, with a
+    gradient of exactly 0, for a sample whose ReLU is off (no square root, so no NORM_EPS)."""
+    real, fake = minigan.randn(5, 2).double(), minigan.randn(5, 2).double()
+    u = t64([1.2, 1.6], requires_grad=True)  # ||u||^2 = 4
+    penalty = gan.gradient_penalty(lambda x: x @ u, real, fake, lambda_=0.5, center=0)
+    assert abs(penalty.item() - 0.5 * 4) < 1e-12
+    penalty.backward()
+    np.testing.assert_allclose(u.grad.numpy(), 2 * 0.5 * np.array([1.2, 1.6]), rtol=1e-12)
+    w = t64([1.0, 1.0], requires_grad=True)
+    real, fake = t64([[1.0, 2.0], [-3.0, -1.0]]), t64([[2.0, 1.0], [-1.0, -2.0]])
+    penalty = gan.gradient_penalty(lambda x: F.relu(x @ w), real, fake, lambda_=1.0, eps=0.5, center=0)
+    penalty.backward()
+    assert penalty.item() == mean([2.0, 0.0])  # sample 0: ||w||^2 = 2; sample 1: ReLU off
+    np.testing.assert_allclose(w.grad.numpy(), 2 * w.numpy() / 2, rtol=1e-12)
+    assert gan.GradientPenalty(0.5, center=0)(lambda x: x @ u, real, fake).item() == 0.5 * 4
 
 
 def test_gradient_penalty_interpolates_real_and_fake_per_sample():
@@ -455,6 +475,7 @@ TWO = [[1.0], [2.0]]
      ValueError, r"eps must be one number or one per sample \(2\), got shape \(3,\)"),
     (lambda: gan.gradient_penalty(_sum, t64(TWO), t64(TWO), lambda_=-1),
      ValueError, r"lambda_ must be a number >= 0"),
+    (lambda: gan.GradientPenalty(center=-1), ValueError, r"center must be a number >= 0, got -1"),
     (lambda: gan.r1_penalty(lambda x: minigan.ones(2, requires_grad=True) * 2, t64(TWO)),
      ValueError, r"D's output does not depend on its input"),
     (lambda: gan.r1_penalty(lambda x: x.numpy(), t64(TWO)), TypeError,

@@ -7,7 +7,10 @@ taken with ``minigan.grad(..., create_graph=True)``: the backward pass is itself
 
 * ``gradient_penalty`` (WGAN-GP, Gulrajani et al. 2017): keeps ||grad_x D|| near 1 on points
   between real and fake samples, a soft version of the 1-Lipschitz constraint that WGAN's
-  weight clipping enforces crudely.
+  weight clipping enforces crudely. With ``center=0`` it pushes the norm towards 0 there instead
+  (the zero-centred penalty of Thanh-Tung et al. 2019): D's output then changes slowly along
+  the lines from fake to real points, so G's samples feel a gradient towards the data wherever
+  they are, and D cannot carve a cliff around each real point.
 * ``r1_penalty`` (Mescheder et al. 2018): pushes ||grad_x D|| towards 0 on real data only, so the
   discriminator stops "overshooting" around the data and training settles.
 
@@ -31,9 +34,11 @@ from ..tensor import Tensor, as_tensor
 NORM_EPS = 1e-12
 
 
-def gradient_penalty(D, real, fake, lambda_=10.0, eps=None):
-    """WGAN-GP's penalty:  lambda * mean over samples of (||grad_x D(x_hat)||_2 - 1)^2.
+def gradient_penalty(D, real, fake, lambda_=10.0, eps=None, center=1.0):
+    """WGAN-GP's penalty:  lambda * mean over samples of (||grad_x D(x_hat)||_2 - center)^2.
 
+    center = 1 is WGAN-GP's; center = 0 is the zero-centred penalty, lambda * mean ||grad||^2,
+    computed without the square root (whose derivative is infinite at a zero gradient).
     x_hat = eps * real + (1 - eps) * fake, with one eps ~ U(0, 1) per sample, drawn from
     minigan's seeded generator (``minigan.manual_seed``); pass ``eps`` (a number, or N values)
     to fix it. ``fake`` is detached: the penalty trains D, never G. ``real`` normally does not
@@ -47,14 +52,17 @@ def gradient_penalty(D, real, fake, lambda_=10.0, eps=None):
         raise ValueError(f"gradient_penalty: real and fake must have the same shape and dtype to be "
                          f"interpolated, got {real.shape} {real.dtype} and {fake.shape} {fake.dtype}")
     lambda_ = _weight(lambda_, "lambda_", "gradient_penalty")
+    center = _weight(center, "center", "gradient_penalty")
     eps = _interpolation_weights(eps, real)
     with enable_grad():  # the penalty is a gradient: it needs a graph even inside no_grad()
         x_hat = eps * real + (1 - eps) * fake.detach()
         if not x_hat.requires_grad:
             x_hat.requires_grad = True  # a leaf, so that we can ask for d D / d x_hat
         g = input_gradient(D, x_hat, "gradient_penalty")
+        if center == 0:
+            return lambda_ * squared_norms(g).mean()   # (||g|| - 0)^2 = ||g||^2: no square root needed
         norm = F.sqrt(squared_norms(g) + NORM_EPS)   # ||g||_2, one per sample
-        return lambda_ * ((norm - 1) ** 2).mean()
+        return lambda_ * ((norm - center) ** 2).mean()
 
 
 def r1_penalty(D, real, gamma=10.0):
@@ -95,14 +103,17 @@ def squared_norms(g):
 
 @dataclass(frozen=True)
 class GradientPenalty:
-    """The WGAN-GP penalty as a setting: ``penalty(D, real, fake)`` calls ``gradient_penalty``."""
+    """The WGAN-GP penalty as a setting: ``penalty(D, real, fake)`` calls ``gradient_penalty``
+    (``center=0``: the zero-centred penalty)."""
     lambda_: float = 10.0
+    center: float = 1.0
 
     def __post_init__(self):
         _weight(self.lambda_, "lambda_", "GradientPenalty")
+        _weight(self.center, "center", "GradientPenalty")
 
     def __call__(self, D, real, fake):
-        return gradient_penalty(D, real, fake, self.lambda_)
+        return gradient_penalty(D, real, fake, self.lambda_, center=self.center)
 
 
 @dataclass(frozen=True)
