@@ -54,7 +54,7 @@ def test_help_explains_every_flag():
     out = subprocess.run([sys.executable, "examples/toy_2d.py", "--help"], cwd=ROOT, capture_output=True,
                          text=True, timeout=60).stdout
     flags = ("--losses", "--datasets", "--seeds", "--first-seed", "--g-updates", "--batch-size", "--lr",
-             "--decay-from", "--ema", "--hidden", "--layers", "--codes", "--info-weight", "--r1", "--pack", "--plots", "--out",
+             "--decay-from", "--ema", "--hidden", "--layers", "--codes", "--info-weight", "--penalty", "--gamma", "--pack", "--plots", "--out",
              "--json", "--smoke")
     for flag in flags:
         assert flag in out, flag
@@ -65,7 +65,7 @@ def test_help_explains_every_flag():
                                          ("--pack", "3"),  # 3 does not divide the default batch of 256
                                          ("--pack", "2"),  # a packed D has no Q: it needs --codes 0
                                          ("--codes", "1"), ("--codes", "many"), ("--info-weight", "-1"),
-                                         ("--r1", "-0.5")])
+                                         ("--gamma", "-0.5"), ("--penalty", "r2")])
 def test_a_flag_out_of_range_is_refused_with_its_name(flag, value):
     result = subprocess.run([sys.executable, "examples/toy_2d.py", flag, value, "--plots", "0"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
@@ -115,17 +115,30 @@ def test_codes_give_g_a_code_and_d_a_q_head_and_the_scored_samples_follow_q_s_pr
     assert len(priors) == 1 and priors[0].shape == (8,)  # one value per ring mode
 
 
-def test_r1_adds_an_r1_penalty_to_d_s_loss_unless_the_objective_has_a_penalty_of_its_own(monkeypatch):
-    """--r1 gamma: every D update of a non-saturating run adds gan.R1Penalty(gamma); WGAN-GP keeps its
-    own gradient penalty and gets no R1."""
+def test_penalty_adds_its_penalty_to_d_s_loss_unless_the_objective_has_a_penalty_of_its_own(monkeypatch):
+    """--penalty zero-gp / r1 with --gamma g: every D update of a non-saturating run adds
+    gan.GradientPenalty(g / 2, center=0) or gan.R1Penalty(g); "none" or gamma 0 adds nothing; WGAN-GP
+    keeps its own gradient penalty (centred at 1, lambda 10) and gets neither. "auto" (the default):
+    R1 on the ring, the zero-centred penalty on the grid."""
     from minigan import gan
     example = load_example()
-    gammas = []
-    penalty = gan.R1Penalty.__call__
-    monkeypatch.setattr(gan.R1Penalty, "__call__", lambda self, *a: gammas.append(self.gamma) or penalty(self, *a))
-    settings = dict(batch=16, lr=1e-3, hidden=8, layers=1, ema=0.9, decay_from=0.5, r1=0.5, plots=0)
-    example.train_one("ring", "nonsaturating", 0, 3, codes="modes", **settings)
-    assert gammas == [0.5] * 3  # one per D update
-    gammas.clear()
-    example.train_one("ring", "wgan-gp", 0, 1, **settings)
-    assert gammas == []
+    calls = []
+    for kind in (gan.GradientPenalty, gan.R1Penalty):
+        monkeypatch.setattr(kind, "__call__", lambda self, *a, original=kind.__call__: calls.append(self)
+                            or original(self, *a))
+    settings = dict(batch=16, lr=1e-3, hidden=8, layers=1, ema=0.9, decay_from=0.5, plots=0)
+    example.train_one("ring", "nonsaturating", 0, 3, codes="modes", penalty="zero-gp", gamma=0.5, **settings)
+    assert calls == [gan.GradientPenalty(0.25, center=0)] * 3  # one per D update
+    calls.clear()
+    example.train_one("ring", "nonsaturating", 0, 2, penalty="r1", gamma=0.5, **settings)
+    assert calls == [gan.R1Penalty(0.5)] * 2
+    calls.clear()
+    example.train_one("ring", "nonsaturating", 0, 2, penalty="none", **settings)
+    example.train_one("ring", "nonsaturating", 0, 2, penalty="r1", gamma=0.0, **settings)
+    assert calls == []
+    example.train_one("ring", "nonsaturating", 0, 1, **settings)  # penalty="auto": the dataset's own
+    example.train_one("grid", "nonsaturating", 0, 1, **settings)
+    assert calls == [gan.R1Penalty(1.0), gan.GradientPenalty(0.5, center=0)]
+    calls.clear()
+    example.train_one("ring", "wgan-gp", 0, 1, penalty="zero-gp", gamma=0.5, **settings)
+    assert calls == [gan.GradientPenalty(10.0)] * 5  # n_critic = 5 D updates, WGAN-GP's own penalty
