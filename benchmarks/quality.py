@@ -171,19 +171,25 @@ def mnist_table(results):
     return rows
 
 
-def load_note():
+def load_note(loads, cells):
     """What else the machine was doing, for reading the wall times: the BLAS thread count if the
-    environment fixed it, and the load average as the table is written (Unix only)."""
+    environment fixed it, and the 1-minute load average as each cell ended (``loads``, per
+    "dataset/loss"; Unix only)."""
     threads = os.environ.get("OPENBLAS_NUM_THREADS")
     note = f"OPENBLAS_NUM_THREADS={threads}. " if threads else ""
-    if hasattr(os, "getloadavg"):
-        note += "Load average (1, 5, 15 min) as the table was written: " + ", ".join(
-            f"{x:.1f}" for x in os.getloadavg()) + " (above the CPU count, other work shared the cores and the times grew)."
-    return note
+    seen = [loads[c] for c in cells if loads.get(c) is not None]
+    if seen:
+        cpus = os.cpu_count() or 1
+        note += (f"1-minute load average as each cell ended: {min(seen):.1f} to {max(seen):.1f} (the matrix itself "
+                 f"keeps up to {cpus} cores busy; above that, other work shared them and the times grew).")
+    if len(seen) < len(cells):
+        note += f" Load not recorded for {len(cells) - len(seen)} of {len(cells)} cells."
+    return note.strip()
 
 
-def markdown(results, args, wall):
+def markdown(results, args, wall, loads):
     import numpy
+    cells = [f"{d}/{loss}" for d in results for loss in results[d]]
     out = ["# Sample quality: every objective, the same budget", "",
            "What `benchmarks/quality.py` wrote (read its docstring for what each column measures). "
            "Every number is measured, by the committed script, on the machine below; re-run it to check.", "",
@@ -193,7 +199,7 @@ def markdown(results, args, wall):
               f"{args.mnist_samples:,} samples scored" if "mnist" in args.datasets else "")
            + f"). The cells' wall times add up to {wall / 60:.0f} min; toy cells ran {args.jobs} at a time.", "",
            f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs; "
-           f"Python {platform.python_version()}; NumPy {numpy.__version__}. {load_note()}", ""]
+           f"Python {platform.python_version()}; NumPy {numpy.__version__}. {load_note(loads, cells)}", ""]
     if args.smoke:
         out += ["**Smoke run: tiny budgets, the numbers mean nothing.**", ""]
     for dataset, total in (("ring", 8), ("grid", 25)):
@@ -218,12 +224,12 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     saved_path = os.path.join(args.out, "results.json")
     settings = {k: getattr(args, k) for k in SETTINGS}
-    saved, walls = {}, {}  # walls: seconds per cell, "dataset/loss"
+    saved, walls, loads = {}, {}, {}  # walls: seconds per cell, "dataset/loss"; loads: load average as it ended
     if args.resume and os.path.exists(saved_path):
         with open(saved_path) as f:
             previous = json.load(f)
         if previous.get("settings") == settings:  # cells made with other budgets are not comparable
-            saved, walls = previous["results"], previous["walls"]
+            saved, walls, loads = previous["results"], previous["walls"], previous.get("loads", {})
     results = {dataset: {} for dataset in args.datasets}
     lock = threading.Lock()  # cells finish in parallel threads: one writer of results.json at a time
 
@@ -234,10 +240,11 @@ def main(argv=None):
         with lock:
             results[dataset][loss] = result
             walls[f"{dataset}/{loss}"] = time.perf_counter() - t
+            loads[f"{dataset}/{loss}"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
             print(f"{dataset:6} {loss:14} {walls[f'{dataset}/{loss}']:7.1f} s", file=sys.stderr, flush=True)
             merged = {**saved, **{d: {**saved.get(d, {}), **r} for d, r in results.items()}}
             with open(saved_path, "w") as f:  # after every cell, so that --resume loses nothing
-                json.dump(dict(settings=settings, results=merged, walls=walls), f, indent=1)
+                json.dump(dict(settings=settings, results=merged, walls=walls, loads=loads), f, indent=1)
 
     todo = []
     for dataset in args.datasets:
@@ -254,7 +261,7 @@ def main(argv=None):
             run_cell(cell)
     wall = sum(walls[f"{d}/{loss}"] for d in args.datasets for loss in args.losses)
     ordered = {d: {loss: results[d][loss] for loss in args.losses} for d in args.datasets}  # rows in --losses order
-    text = markdown(ordered, args, wall)
+    text = markdown(ordered, args, wall, loads)
     if args.md == "-":
         print(text)
     else:
