@@ -102,7 +102,7 @@ def test_an_option_given_to_the_trainer_is_what_its_objective_reports_and_applie
 
     by_option = run("wgan-gp", gp_lambda=5)
     assert by_option.objective.penalty == GradientPenalty(5.0)
-    assert "GradientPenalty(lambda_=5.0)" in repr(by_option.objective)
+    assert "GradientPenalty(lambda_=5.0, center=1.0)" in repr(by_option.objective)
     by_objective = run(get_loss("wgan-gp", gp_lambda=5.0))
     assert_same(by_option.state_dict(), by_objective.state_dict())
     default = run("wgan-gp")
