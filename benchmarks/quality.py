@@ -21,9 +21,10 @@ except for the budget and seed given here, so the table shows what a learner get
 
 The wall time of every run is in the table too: on a CPU, quality per minute is what a learner
 gets. The toy cells run ``--jobs`` at a time (toy_2d.py multiplies small matrices on one BLAS
-thread, so two of them on two cores each get a core of their own); the MNIST cells, which use
-every core, one at a time after them. The published rows are copied from the papers' tables (sources below the table); they used
-bigger networks and longer runs than ours, so they are a yardstick, not a like-for-like race.
+thread, so two of them on two cores each get a core of their own); the MNIST cells, which use every
+core, one at a time after them. The published rows are copied from the papers' tables (sources
+below the table); they used bigger networks and longer runs than ours, so they are a yardstick, not
+a like-for-like race.
 """
 import argparse
 import json
