@@ -216,7 +216,8 @@ def train_one(dataset, loss, seed, g_updates, *, batch, lr, hidden, layers, ema,
             print(f"  {dataset} {loss} seed {seed}: {done}/{g_updates} G updates", file=log, flush=True)
         if every and done % every == 0 and out:
             save_scatter(tr.sample(z=tr.fixed_z), os.path.join(out, f"{dataset}_{loss}_seed{seed}_g{done:06d}.png"),
-                         centres=centres, title=f"{dataset}, {loss}, {done} G updates", limit=spec["limit"])
+                         centres=centres, title=f"{dataset}, {loss}, {done} G updates", limit=spec["limit"],
+                         radius=3 * spec["std"])  # the high-quality region around each mode
     trainer.callbacks.append(after_step)
     loader = data.DataLoader(samples, batch_size=batch, seed=seed)
     began = time.perf_counter()

@@ -196,15 +196,23 @@ def save_d_outputs(real, fake, path, equilibrium=None, probability=False, title=
     _save(d_outputs_figure(real, fake, equilibrium, probability, title), path)
 
 
-def save_scatter(points, path, centres=None, title=None, limit=None):
-    """2-D samples (and the true mode centres) as a scatter plot, for the toy mode-collapse runs."""
+def save_scatter(points, path, centres=None, title=None, limit=None, radius=None):
+    """2-D samples (and the true mode centres) as a scatter plot, for the toy mode-collapse runs.
+
+    ``radius`` (data units; the toys pass 3 standard deviations): a red circle that size around
+    each centre, the region where a sample counts as high quality, instead of a cross on the
+    centre (a cross hides the very samples that sit on a mode)."""
     plt = _pyplot()
     p = points.numpy() if isinstance(points, Tensor) else np.asarray(points)
     fig, ax = plt.subplots(figsize=(4, 4))
     ax.scatter(p[:, 0], p[:, 1], s=2, alpha=0.4)
     if centres is not None:
         c = np.asarray(centres)
-        ax.scatter(c[:, 0], c[:, 1], s=30, marker="x", color="red")
+        if radius is None:
+            ax.scatter(c[:, 0], c[:, 1], s=30, marker="x", color="red")
+        else:
+            for x, y in c:
+                ax.add_patch(plt.Circle((x, y), radius, fill=False, color="red", linewidth=0.8))
     if limit is not None:
         ax.set_xlim(-limit, limit)
         ax.set_ylim(-limit, limit)

@@ -148,3 +148,23 @@ def test_the_d_output_histograms_count_every_image_of_both_batches():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "real: D(x), mean 0.825", "fake: D(G(z)), mean 0.25", "equilibrium (0.5)"]
     plt.close(fig)
+
+
+def test_the_toy_scatter_rings_each_mode_with_its_high_quality_radius(tmp_path, monkeypatch):
+    """save_scatter(radius=r): one red circle of radius r around each centre (where a sample counts
+    as high quality) and no cross on top of the samples; without radius, a cross per centre."""
+    from minigan import plotting
+    figures = []
+    monkeypatch.setattr(plotting, "_save", lambda fig, path: figures.append(fig))
+    centres = np.array([[0.0, 1.0], [1.0, 0.0], [-1.0, 0.0]])
+    points = np.random.default_rng(0).normal(size=(50, 2))
+    plotting.save_scatter(points, str(tmp_path / "a.png"), centres=centres, radius=0.03)
+    plotting.save_scatter(points, str(tmp_path / "b.png"), centres=centres)
+    ringed, crossed = (fig.axes[0] for fig in figures)
+    assert [(tuple(c.center), c.radius) for c in ringed.patches] == [((0.0, 1.0), 0.03), ((1.0, 0.0), 0.03),
+                                                                    ((-1.0, 0.0), 0.03)]
+    assert len(ringed.collections) == 1  # the samples only
+    assert not crossed.patches and len(crossed.collections) == 2  # samples, then the crosses on the centres
+    np.testing.assert_array_equal(crossed.collections[1].get_offsets(), centres)
+    for fig in figures:
+        plt.close(fig)
