@@ -1,5 +1,9 @@
 """2-D convolution and transposed convolution (NCHW), via im2col and one matrix product.
 
+(Big stride-1 convolutions take another way to the same numbers: the discrete Fourier transform,
+in fourier.py, which needs about a quarter of the multiply-adds for the DCGAN's 5x5 layers on 7x7
+images. ``_fourier_grid`` decides; everything below describes im2col.)
+
 Output sizes (the same as PyTorch's), for each spatial axis with kernel k, stride s, padding p,
 dilation d and, for the transposed convolution, output_padding op:
 
@@ -54,7 +58,9 @@ Three ops, whose backward rules are each other, so every second derivative exist
 
 Conv2dGradWeightOp(x, gy) multiplies gy by the columns of x, so it is handed the columns when
 they exist already: conv2d's forward keeps those of x, and conv_transpose2d's backward passes on
-those that conv2d(gy, W) just made of gy. Each column matrix is then built once per step.
+those that conv2d(gy, W) just made of gy. Each column matrix is then built once per step. On the
+Fourier path the same holds for the spectra of x and of gy, which every op there keeps for the
+next: each image is transformed once per step.
 
 (DeZero's weight-gradient op uses its own output instead of the upstream gradient in its
 backward, so second derivatives through conv weights fail there; ours are gradgradchecked.)
@@ -63,6 +69,7 @@ from .. import backend
 from ..autograd import Function
 from ..performance import matmul  # a @ b, with BLAS threads chosen by its size
 from ..tensor import as_tensor
+from . import fourier
 from .shaping import getitem
 
 
@@ -159,6 +166,20 @@ def _col2im(cols, out_hw, stride, padding, dilation):
     return img[:, ph:ph + oh, pw:pw + ow]
 
 
+def _fourier_grid(pixels_hw, kernel, grid, stride, dilation, flops):
+    """``grid`` if this product is better done by the Fourier path (fourier.py: stride and dilation
+    1 only), else None. ``pixels_hw`` is the image whose every pixel im2col meets with every
+    kernel tap (the output of conv2d, the input of conv_transpose2d), ``flops`` im2col's product."""
+    if stride != (1, 1) or dilation != (1, 1):
+        return None
+    return grid if fourier.pays(pixels_hw, kernel, grid, flops) else None
+
+
+def _image(y):
+    """A (H, W, C, N) result of the Fourier path as the internal layout (C, H, W, N), one copy."""
+    return backend.get_array_module(y).ascontiguousarray(y.transpose(2, 0, 1, 3))
+
+
 class Conv2dOp(Function):
     """The graph node of ``conv2d`` (just below, with the formula and the backward rule)."""
 
@@ -170,24 +191,35 @@ class Conv2dOp(Function):
         o, _, kh, kw = W.shape
         oh, ow = (conv_output_size(size, k, s, p, d) for size, k, s, p, d in
                   zip((h, w), (kh, kw), self.stride, self.padding, self.dilation))
-        cols = _columns(_to_internal(x, self.padding), (kh, kw), (oh, ow), self.stride, self.dilation)
-        self.cols = cols  # kept for the weight gradient, which needs the same columns
-        y = matmul(W.reshape(o, c * kh * kw), cols)            # (O, OH*OW*N): the one matrix product
+        self.cols = self.spectrum = None  # kept for the weight gradient, which needs the same
+        padded = (h + 2 * self.padding[0], w + 2 * self.padding[1])
+        grid = _fourier_grid((oh, ow), (kh, kw), padded, self.stride, self.dilation, 2 * o * c * kh * kw * oh * ow * n)
+        if grid:  # stride 1, big enough: y^ = conj(W^) x^ per frequency (fourier.py)
+            self.spectrum = fourier.spectrum(x, grid, self.padding)
+            y_hat = matmul(fourier.weight_spectrum(W, grid, conjugate=True), self.spectrum)   # (F, O, N)
+            y = _image(fourier.from_spectrum(y_hat, grid, (0, 0), (oh, ow)))
+        else:
+            self.cols = _columns(_to_internal(x, self.padding), (kh, kw), (oh, ow), self.stride, self.dilation)
+            y = matmul(W.reshape(o, c * kh * kw), self.cols)     # (O, OH*OW*N): the one matrix product
+            y = y.reshape(o, oh, ow, n)
         if b is not None:
-            y += b.reshape(o, 1)
-        return _to_nchw(y.reshape(o, oh, ow, n))
+            y += b.reshape(o, 1, 1, 1)
+        return _to_nchw(y)
 
     def backward(self, gy):
         x, W = self.inputs[:2]
         need = self.needs_input_grad
         s, p, d = self.stride, self.padding, self.dilation
-        gx = gW = gb = None
+        gx = gW = gb = gy_spectrum = None
         if need[0]:
             op = tuple(size - conv_transpose_output_size(g, k, s_, p_, d_, 0) for size, g, k, s_, p_, d_ in
                        zip(x.shape[2:], gy.shape[2:], W.shape[2:], s, p, d))
-            gx = ConvTranspose2dOp(s, p, op, d)(gy, W)
+            transposed = ConvTranspose2dOp(s, p, op, d)
+            gx = transposed(gy, W)
+            gy_spectrum = transposed.spectrum  # gy's, on the grid the weight gradient uses too
         if need[1]:
-            gW = Conv2dGradWeightOp(W.shape[2:], s, p, d, cols=self.cols)(x, gy)
+            gW = Conv2dGradWeightOp(W.shape[2:], s, p, d, cols=self.cols, x_spectrum=self.spectrum,
+                                    gy_spectrum=gy_spectrum)(x, gy)
         if len(self.inputs) == 3 and need[2]:
             gb = gy.sum(axis=(0, 2, 3))
         return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gb)
@@ -195,7 +227,7 @@ class Conv2dOp(Function):
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     """2-D convolution (cross-correlation) of x (N, C, H, W) with weight (O, C, kh, kw), as im2col
-    and one matrix product.
+    and one matrix product (or, if stride 1 and big, by the Fourier transform: fourier.py).
 
     y[n, o] = sum_c W[o, c] (*) x[n, c] + b[o];
     backward: gx = conv_transpose2d(gy, W), gW = Conv2dGradWeightOp(x, gy), gb = gy summed over (N, H, W)
@@ -224,12 +256,20 @@ class ConvTranspose2dOp(Function):
         _, cout, kh, kw = W.shape
         out_hw = tuple(conv_transpose_output_size(size, k, s, p, d, op) for size, k, s, p, d, op in
                        zip((h, w), (kh, kw), self.stride, self.padding, self.dilation, self.output_padding))
-        # each input pixel's contribution to every (kernel offset, output channel): one matrix product.
-        # W's rows are reordered (kernel offset, output channel), a small copy, so that each
-        # offset's block cols[i, j] comes out contiguous for col2im.
-        W_rows = W.transpose(2, 3, 1, 0).reshape(kh * kw * cout, cin)
-        cols = matmul(W_rows, _to_internal(x).reshape(cin, h * w * n))   # (kh*kw*C_out, H*W*N)
-        y = _col2im(cols.reshape(kh, kw, cout, h, w, n), out_hw, self.stride, self.padding, self.dilation)
+        self.spectrum = None  # x's, kept for the weight gradient
+        full = (h + kh - 1, w + kw - 1)  # the output before cropping the padding
+        grid = _fourier_grid((h, w), (kh, kw), full, self.stride, self.dilation, 2 * cin * cout * kh * kw * h * w * n)
+        if grid:  # stride 1, big enough: y^ = W^ x^ per frequency (fourier.py)
+            self.spectrum = fourier.spectrum(x, grid)
+            y_hat = matmul(fourier.weight_spectrum(W, grid).transpose(0, 2, 1), self.spectrum)  # (F, C_out, N)
+            y = _image(fourier.from_spectrum(y_hat, grid, self.padding, out_hw))
+        else:
+            # each input pixel's contribution to every (kernel offset, output channel): one matrix
+            # product. W's rows are reordered (kernel offset, output channel), a small copy, so
+            # that each offset's block cols[i, j] comes out contiguous for col2im.
+            W_rows = W.transpose(2, 3, 1, 0).reshape(kh * kw * cout, cin)
+            cols = matmul(W_rows, _to_internal(x).reshape(cin, h * w * n))   # (kh*kw*C_out, H*W*N)
+            y = _col2im(cols.reshape(kh, kw, cout, h, w, n), out_hw, self.stride, self.padding, self.dilation)
         if b is not None:
             y += b.reshape(cout, 1, 1, 1)
         return _to_nchw(y)
@@ -238,15 +278,16 @@ class ConvTranspose2dOp(Function):
         x, W = self.inputs[:2]
         need = self.needs_input_grad
         s, p, d = self.stride, self.padding, self.dilation
-        gx = gW = cols = None
+        gx = gW = cols = gy_spectrum = None
         if need[0]:
             conv = Conv2dOp(s, p, d)
             gx = conv(gy, W)
-            if gx.shape == x.shape:  # then the columns of gy that conv made are the ones gW needs
-                cols = conv.cols      # (a cropped gx has columns for pixels that x lacks)
-            gx = _crop(gx, x.shape)
+            if gx.shape == x.shape:  # then the columns (or spectrum) of gy that conv made are the
+                cols, gy_spectrum = conv.cols, conv.spectrum  # ones gW needs (a cropped gx has
+            gx = _crop(gx, x.shape)                          # them for pixels that x lacks)
         if need[1]:
-            gW = Conv2dGradWeightOp(W.shape[2:], s, p, d, cols=cols)(gy, x)
+            gW = Conv2dGradWeightOp(W.shape[2:], s, p, d, cols=cols, x_spectrum=gy_spectrum,
+                                    gy_spectrum=self.spectrum)(gy, x)
         if len(self.inputs) == 2:
             return gx, gW
         return gx, gW, (gy.sum(axis=(0, 2, 3)) if need[2] else None)
@@ -282,15 +323,26 @@ class Conv2dGradWeightOp(Function):
     gradient of conv2d(x, W) given its upstream gradient gy (bilinear in x and gy);
     backward: gx = conv_transpose2d(gy, ggW), ggy = conv2d(x, ggW)"""
 
-    def __init__(self, kernel, stride, padding, dilation, cols=None):
+    def __init__(self, kernel, stride, padding, dilation, cols=None, x_spectrum=None, gy_spectrum=None):
         self.kernel = tuple(kernel)
         self.stride, self.padding, self.dilation = stride, padding, dilation
-        self.cols = cols  # im2col of x, when an op already made it (see the module docstring)
+        # im2col of x, or the Fourier spectra of x and gy, when an op already made them (see the
+        # module docstring); each is used only by the path that made it
+        self.cols, self.x_spectrum, self.gy_spectrum = cols, x_spectrum, gy_spectrum
 
     def forward(self, x, gy):
-        c = x.shape[1]
+        c, h, w = x.shape[1:]
         n, o, oh, ow = gy.shape
         kh, kw = self.kernel
+        padded = (h + 2 * self.padding[0], w + 2 * self.padding[1])
+        flops = 2 * o * c * kh * kw * oh * ow * n
+        grid = _fourier_grid((oh, ow), self.kernel, padded, self.stride, self.dilation, flops)
+        if grid:  # stride 1, big enough: gW^ = conj(gy^) x^, summed over the batch (fourier.py)
+            x_hat = self.x_spectrum if self.x_spectrum is not None else fourier.spectrum(x, grid, self.padding)
+            gy_hat = self.gy_spectrum if self.gy_spectrum is not None else fourier.spectrum(gy, grid)
+            gW_hat = matmul(gy_hat.conj(), x_hat.transpose(0, 2, 1))                  # (F, O, C)
+            gW = fourier.from_spectrum(gW_hat, grid, (0, 0), self.kernel)            # (kh, kw, O, C)
+            return backend.get_array_module(gW).ascontiguousarray(gW.transpose(2, 3, 0, 1))
         cols = self.cols
         if cols is None:
             cols = _columns(_to_internal(x, self.padding), self.kernel, (oh, ow), self.stride, self.dilation)
