@@ -12,6 +12,10 @@ shapes, batch 64, float32, CPU) and reports:
 
 The issue's target: the conv ops' total time within 2x of their matrix products alone.
 
+Since the generator's stride-1 layer goes through the Fourier transform (minigan/ops/fourier.py),
+its "matrix products alone" are the im2col products that layer no longer does: the ratio can fall
+below 1, and its GFLOP/s are effective ones (im2col's FLOPs over the time taken).
+
     python benchmarks/conv_bench.py [--batch 64] [--repeats 7]
 """
 import argparse
