@@ -166,13 +166,13 @@ def _col2im(cols, out_hw, stride, padding, dilation):
     return img[:, ph:ph + oh, pw:pw + ow]
 
 
-def _fourier_grid(pixels_hw, kernel, grid, stride, dilation, flops):
-    """``grid`` if this product is better done by the Fourier path (fourier.py: stride and dilation
-    1 only), else None. ``pixels_hw`` is the image whose every pixel im2col meets with every
-    kernel tap (the output of conv2d, the input of conv_transpose2d), ``flops`` im2col's product."""
-    if stride != (1, 1) or dilation != (1, 1):
+def _fourier_grid(n, c, o, in_hw, out_hw, kernel, stride, padding, dilation):
+    """The transform grid (the padded input) if the stride-1 conv2d of n images, c channels of
+    ``in_hw`` -> o channels of ``out_hw``, is better done by the Fourier path (fourier.py), else
+    None. A transposed convolution and the backward ops pass the conv2d they belong to."""
+    if stride != (1, 1) or dilation != (1, 1) or not fourier.pays(n, c, o, in_hw, out_hw, kernel):
         return None
-    return grid if fourier.pays(pixels_hw, kernel, grid, flops) else None
+    return tuple(size + 2 * p for size, p in zip(in_hw, padding))
 
 
 def _image(y):
@@ -192,8 +192,7 @@ class Conv2dOp(Function):
         oh, ow = (conv_output_size(size, k, s, p, d) for size, k, s, p, d in
                   zip((h, w), (kh, kw), self.stride, self.padding, self.dilation))
         self.cols = self.spectrum = None  # kept for the weight gradient, which needs the same
-        padded = (h + 2 * self.padding[0], w + 2 * self.padding[1])
-        grid = _fourier_grid((oh, ow), (kh, kw), padded, self.stride, self.dilation, 2 * o * c * kh * kw * oh * ow * n)
+        grid = _fourier_grid(n, c, o, (h, w), (oh, ow), (kh, kw), self.stride, self.padding, self.dilation)
         if grid:  # stride 1, big enough: y^ = conj(W^) x^ per frequency (fourier.py)
             self.spectrum = fourier.spectrum(x, grid, self.padding)
             y_hat = matmul(fourier.weight_spectrum(W, grid, conjugate=True), self.spectrum)   # (F, O, N)
@@ -257,8 +256,9 @@ class ConvTranspose2dOp(Function):
         out_hw = tuple(conv_transpose_output_size(size, k, s, p, d, op) for size, k, s, p, d, op in
                        zip((h, w), (kh, kw), self.stride, self.padding, self.dilation, self.output_padding))
         self.spectrum = None  # x's, kept for the weight gradient
-        full = (h + kh - 1, w + kw - 1)  # the output before cropping the padding
-        grid = _fourier_grid((h, w), (kh, kw), full, self.stride, self.dilation, 2 * cin * cout * kh * kw * h * w * n)
+        # asks about the conv2d whose adjoint this is, from y back to x; its grid, y padded, is
+        # the full output before the padding is cropped: H + kh - 1 (stride 1)
+        grid = _fourier_grid(n, cout, cin, out_hw, (h, w), (kh, kw), self.stride, self.padding, self.dilation)
         if grid:  # stride 1, big enough: y^ = W^ x^ per frequency (fourier.py)
             self.spectrum = fourier.spectrum(x, grid)
             y_hat = matmul(fourier.weight_spectrum(W, grid).transpose(0, 2, 1), self.spectrum)  # (F, C_out, N)
@@ -334,9 +334,7 @@ class Conv2dGradWeightOp(Function):
         c, h, w = x.shape[1:]
         n, o, oh, ow = gy.shape
         kh, kw = self.kernel
-        padded = (h + 2 * self.padding[0], w + 2 * self.padding[1])
-        flops = 2 * o * c * kh * kw * oh * ow * n
-        grid = _fourier_grid((oh, ow), self.kernel, padded, self.stride, self.dilation, flops)
+        grid = _fourier_grid(n, c, o, (h, w), (oh, ow), self.kernel, self.stride, self.padding, self.dilation)
         if grid:  # stride 1, big enough: gW^ = conj(gy^) x^, summed over the batch (fourier.py)
             x_hat = self.x_spectrum if self.x_spectrum is not None else fourier.spectrum(x, grid, self.padding)
             gy_hat = self.gy_spectrum if self.gy_spectrum is not None else fourier.spectrum(gy, grid)

@@ -17,10 +17,11 @@ multiply-adds per (output channel, input channel, image). The Fourier way does 4
 W, the rest are their conjugates). For the DCGAN generator's 5x5 transposed convolution on 7x7
 images, 49*25 = 1225 against 4*11*6 = 264: 4.6 times fewer, and no im2col or col2im. On the
 2-core machine of benchmarks/RESULTS.md that layer's three products (forward, input gradient,
-weight gradient) took 94 ms of a 285-ms dcgan_bn step by im2col and about 30 by this path. With
-a stride of 2 the windows skip pixels and the theorem does not apply as such, so those layers
-keep im2col (convolution.py), and so do small ones, where the transforms cost more than they save
-(``pays``).
+weight gradient) took 94 ms of a 285-ms dcgan_bn step by im2col and about 30 by this path.
+Strided layers keep im2col (convolution.py): at stride 2 only a quarter of the grid's outputs are
+wanted, so the saving shrinks to 0.6 of the work, spread over many small per-frequency products,
+and that was slower (tried; benchmarks/RESULTS.md). So do small layers, where the transforms cost
+more than they save (``pays``).
 
 The transforms are matrix products too, with the DFT matrix F[f, t] = exp(-2 pi i f t / S) along
 each axis (``_dft``), so the padding costs nothing: an image placed at offset p on the grid is
@@ -32,7 +33,8 @@ the batched product wants.
 The three ops of convolution.py call the three functions below for stride 1 and dilation 1, with
 the same grid S for each pair of arrays they share, so a spectrum made by one is reused by the
 next (conv2d's input spectrum by its weight gradient). Their results agree with im2col's to float
-rounding (tests/test_conv.py runs every conv test both ways, gradcheck and gradgradcheck included).
+rounding; tests/test_conv_fourier.py checks this path against the plain-loop definitions, with
+gradcheck and gradgradcheck.
 """
 import math
 
@@ -41,20 +43,38 @@ import numpy as np
 from .. import backend
 from ..performance import matmul  # a @ b, with BLAS threads chosen by its size
 
-#: Use the Fourier path only when it needs at most this fraction of im2col's multiply-adds...
+#: Use the Fourier path only where the cost model of ``pays`` puts it at most at this fraction
+#: of im2col's multiply-adds (its products are complex and smaller, so they run slower per
+#: multiply-add than im2col's one big product)...
 MAX_WORK_RATIO = 0.5
-#: ...and only for products of at least this many FLOPs: for smaller ones the transforms, which
-#: are memory-bound, cost about as much as the product they save. Tests set it to 0 to check
-#: this path on small shapes.
+#: ...and only for layers of at least this many FLOPs (im2col's count), the smallest size timed.
+#: Tests set both so that small shapes take this path too.
 MIN_FLOPS = 10**8
 
 
-def pays(out_hw, kernel, grid, flops):
-    """Whether the Fourier path beats im2col for a stride-1 convolution with output ``out_hw``,
-    kernel ``kernel`` and transform grid ``grid`` (Sh, Sw), whose im2col product has ``flops``."""
-    direct = out_hw[0] * out_hw[1] * kernel[0] * kernel[1]
-    fourier = 4 * grid[0] * (grid[1] // 2 + 1)
-    return flops >= MIN_FLOPS and fourier <= MAX_WORK_RATIO * direct
+def pays(n, c, o, in_hw, out_hw, kernel):
+    """Whether the Fourier path is worth it for the stride-1 conv2d of n images of c channels
+    and size ``in_hw`` into o channels of ``out_hw`` (a transposed convolution asks about the
+    conv2d it is the adjoint of; its backward ops ask about the same one, so all three agree).
+
+    The model counts real multiply-adds. im2col: OH*OW*kh*kw per (o, c, image). This path:
+    4 per complex one, on the grid Sh x (Sw//2 + 1) = F frequencies: the products, 4F(N + kh*kw)
+    per (o, c) with the kernel's transform; the image's transform, 4(Sw//2 + 1)(H*W + Sh*H) per
+    (c, image), and the inverse one, 4(Sw//2 + 1) OH (Sh + OW) per (o, image). Measured on the
+    2-core machine, forward and backward of one layer, batch 64, float32: a 5x5 kernel on 7x7
+    images (model 0.33-0.45) 1.5-2.3x faster than im2col, on 14x14 and 28x28 (0.43, 0.88) 2.3x
+    and 1.7x; a 3x3 kernel on 7x7 (0.54-0.62) 1.0-1.2x, on 14x14 and 28x28 (0.64, 0.77) 0.96x;
+    the 5x5 one on 7x7 at batch 8 (0.95) 0.6x, as the kernel's transform no longer shrinks
+    against the products. So the threshold 0.5 leaves out a few wins and, of the cases timed,
+    no loss.
+    """
+    (h, w), (oh, ow), (kh, kw) = in_hw, out_hw, kernel
+    sh, sw = oh + kh - 1, ow + kw - 1  # the grid: the padded input (stride 1)
+    half = sw // 2 + 1
+    direct = oh * ow * kh * kw * c * o * n
+    products = 4 * sh * half * c * o * (n + kh * kw)
+    transforms = 4 * half * n * (c * (h * w + sh * h) + o * oh * (sh + ow))
+    return 2 * direct >= MIN_FLOPS and products + transforms <= MAX_WORK_RATIO * direct
 
 
 _matrices = {}  # (array module, dtype, what) -> a DFT matrix already on that device
