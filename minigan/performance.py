@@ -17,7 +17,7 @@ all off (to measure what they are worth, or if they ever get in the way).
 2. **BLAS threads chosen per product** (``matmul``). A BLAS splits every product over all
    cores, and its threads must meet after each one. Tiny products (under
    ``SMALL_PRODUCT_FLOPS``) gain nothing from a second thread; big ones (over
-   ``LARGE_PRODUCT_FLOPS``, a convolution's) gain most of 2x. In between (an MLP GAN's products)
+   ``LARGE_PRODUCT_FLOPS``) gain most of 2x on a quiet machine (item 3). In between (an MLP GAN's products)
    the answer depends on the machine's load: on a quiet 2-core machine both threads make the
    small MLP step (benchmarks/vs_torch.py's mlp_small) 3.6 -> 3.1 ms, but on a busy one (another
    program computing beside it) a thread that has to wait for a core stalls every product, and
@@ -38,6 +38,23 @@ all off (to measure what they are worth, or if they ever get in the way).
    the thread count either: no product's bits depend on timing. tests/test_performance.py
    checks the BLAS's side of this, so a BLAS that behaves otherwise fails the tests instead of
    quietly making seeded runs differ. Float64 products (gradient checks) never race.
+
+3. **Big MLP products race too, with the bits they have on all threads.** The big MLP's
+   products (50-100 MFLOPs, benchmarks/vs_torch.py's mlp_large) are above the racing band, and
+   most have K > 384, so the trick of item 2 (blocks of K on both lanes) would change their bits,
+   and with them every documented result of the default example, whose G has such products.
+   But on a busy machine they stalled the same way: a 1e8-FLOP product took 15-30 ms on all
+   threads against 1-2 ms on one, and one busy run of mlp_large took 4.7 times PyTorch's time.
+   So 2-D float32 products from ``LARGE_PRODUCT_FLOPS`` to ``RACE_MAX_FLOPS`` race as well, but
+   the all-threads lane is the plain product, as before (its bits, its speed on a quiet
+   machine), and the one-thread lane reproduces its bits: ``_as_on_all_threads`` sums the
+   products over the same blocks of K that the BLAS uses on several threads. Whether that gives
+   the same bits depends on the BLAS, so each shape is checked once, on random numbers, before it
+   races, and one that fails stays on all threads. Measured here in one process, alternating
+   chunks of 20 mlp_large steps with and without this: busy (benchmarks/vs_torch.py's busy
+   loop beside it), 85 -> 43 ms a step (medians of 20 chunks each); quiet, no difference beyond
+   the noise (24.5 / 24.7 and 25.1 / 24.4 ms, medians of 60, in a slow hour), as the all-threads
+   lane leads there and the one-thread lane runs only on the rare looks.
 
 Tried and dropped, measured on the same 2-core machine (so nobody has to try them again blind):
 
@@ -90,11 +107,18 @@ def tune_allocator():
 
 #: Products of fewer FLOPs (2 per multiply-add) than this run on one BLAS thread...
 SMALL_PRODUCT_FLOPS = 10**6
-#: ...products of more run on every core; those in between race (see the module docstring).
+#: ...float32 products of more race (see the module docstring)...
 LARGE_PRODUCT_FLOPS = 3 * 10**7
+#: ...and from here up to RACE_MAX_FLOPS, 2-D float32 products race against the all-threads
+#: product as it is (item 3 of the module docstring); longer ones run on every core. This sits
+#: above the big MLP's largest product (1.0e8 FLOPs: 64 x 1024 x 784) and below a convolution's.
+RACE_MAX_FLOPS = 1.5 * 10**8
 #: Racing products whose inner dimension K is longer than this are summed over blocks of K this
 #: long: the BLAS's thread count could change the bits of longer ones (see the module docstring).
 SAME_BITS_MAX_K = 384
+#: The longest K that this machine's OpenBLAS (its AVX-512 float32 kernels) multiplies in one
+#: block (its GEMM_Q); see _as_on_all_threads. Elsewhere a wrong value only stops item 3's racing.
+BLAS_K_BLOCK = 448
 _blas = []       # threadpoolctl's handles on NumPy's BLAS libraries; empty: leave threads alone
 _threads = None  # the thread count the BLAS was last given (None: not set by us yet)
 _all_threads = 1
@@ -113,10 +137,14 @@ def _set_threads(threads):
 def matmul(a, b):
     """``a @ b`` (NumPy's rules), with the BLAS's thread count chosen per product (see the
     module docstring): one thread for small products, all cores for big ones, and in between
-    whichever has been faster lately for products of this shape."""
+    whichever has been faster lately for products of this shape (item 2); big MLP products race
+    too, keeping the bits they have on all cores (item 3)."""
     if _blas and type(a) is np.ndarray:
         flops = 2 * a.size * b.shape[-1]
         if flops >= LARGE_PRODUCT_FLOPS:
+            if (flops < RACE_MAX_FLOPS and _all_threads > 1 and a.ndim == 2 and b.ndim == 2
+                    and a.dtype == _RACING_DTYPE and b.dtype == _RACING_DTYPE):
+                return _raced_with_all_threads_bits(a, b)
             _set_threads(_all_threads)
         elif (flops < SMALL_PRODUCT_FLOPS or _all_threads == 1
               or a.dtype != _RACING_DTYPE or b.dtype != _RACING_DTYPE):
@@ -143,17 +171,70 @@ def _product_in_blocks_of_k(a, b):
     return out
 
 
-def _raced(a, b, product):
-    """``product(a, b)`` on the thread count that this shape's ``_Race`` picks, timed for it."""
+def _raced(a, b, product, one_thread_product=None):
+    """``product(a, b)`` on the thread count that this shape's ``_Race`` picks, timed for it;
+    ``one_thread_product(a, b)`` instead on one thread, if given (the same bits, summed otherwise)."""
     key = (a.shape, a.strides, b.shape, b.strides)
     race = _races.get(key)
     if race is None:
         race = _races[key] = _Race()
-    _set_threads(_all_threads if race.pick() else 1)
+    on_all = race.pick()
+    _set_threads(_all_threads if on_all else 1)
     start = time.perf_counter()
-    out = product(a, b)
+    out = product(a, b) if on_all or one_thread_product is None else one_thread_product(a, b)
     race.record(time.perf_counter() - start)
     return out
+
+
+def _raced_with_all_threads_bits(a, b):
+    """``a @ b`` for a big 2-D product (item 3 of the module docstring): on all threads as it is,
+    on one thread as ``_as_on_all_threads``, if this machine's BLAS gives the two the same bits
+    for products of these shapes and layouts (checked once per shape); else on all threads."""
+    key = (a.shape, a.strides, b.shape, b.strides)
+    if key not in _races:
+        contiguous = all(x.flags.c_contiguous or x.flags.f_contiguous for x in (a, b))
+        _races[key] = None if contiguous and _same_bits_on_one_thread(a, b) else False
+    if _races[key] is False:  # its bits depend on the thread count: never raced
+        _set_threads(_all_threads)
+        return a @ b
+    return _raced(a, b, operator.matmul, _as_on_all_threads)
+
+
+def _as_on_all_threads(a, b):
+    """``a @ b`` (2-D), summed over the blocks of K that OpenBLAS uses on several threads.
+
+    OpenBLAS multiplies a K longer than BLAS_K_BLOCK in blocks, adding each block's product to
+    the sum: blocks of BLAS_K_BLOCK while twice that is left, then the rest in two halves. On
+    several threads it halves the rest exactly (784 = 392 + 392); on one thread it rounds the first
+    half up to a multiple of 16 (400 + 384), which changes the bits. Each block is short enough to
+    have the same bits on any thread count, so summing the same blocks here, on one thread, gives
+    the bits of the all-threads product. Measured on this machine for 416 products (K from 385 to
+    3136, every transposition); ``_same_bits_on_one_thread`` checks each shape before it races.
+    """
+    k = a.shape[1]
+    cuts = [0]
+    while k - cuts[-1] >= 2 * BLAS_K_BLOCK:
+        cuts.append(cuts[-1] + BLAS_K_BLOCK)
+    if k - cuts[-1] > BLAS_K_BLOCK:
+        cuts.append(cuts[-1] + (k - cuts[-1] + 1) // 2)
+    cuts.append(k)
+    out = a[:, :cuts[1]] @ b[:cuts[1]]
+    for start, stop in zip(cuts[1:-1], cuts[2:]):
+        out += a[:, start:stop] @ b[start:stop]
+    return out
+
+
+def _same_bits_on_one_thread(a, b):
+    """Whether ``_as_on_all_threads`` on one thread gives the bits of ``a @ b`` on all threads, for
+    products with the shapes and memory layouts of a and b. Tried on random numbers, not on a and
+    b themselves: a product of zeros or of small integers could agree by chance."""
+    rng = np.random.default_rng(0)  # its own generator: the caller's random stream is untouched
+    x, y = np.empty_like(a), np.empty_like(b)  # empty_like keeps the layout (a transpose stays one)
+    x[...], y[...] = rng.standard_normal(a.shape), rng.standard_normal(b.shape)
+    _set_threads(_all_threads)
+    every = x @ y
+    _set_threads(1)
+    return _as_on_all_threads(x, y).tobytes() == every.tobytes()
 
 
 class _Race:

@@ -149,6 +149,75 @@ def test_the_blas_gives_the_same_bits_on_one_thread_and_on_all_up_to_same_bits_m
     perf._threads = None  # threadpool_limits changed the count behind matmul's back
 
 
+def _needs_the_measured_blas():
+    """The blocks of K in _as_on_all_threads were measured for OpenBLAS's AVX-512 kernels."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    perf = _needs_blas_threads()
+    if not any(lib.get("internal_api") == "openblas" and lib.get("architecture") == "SkylakeX"
+               for lib in threadpoolctl.threadpool_info()):
+        pytest.skip("BLAS_K_BLOCK was measured for OpenBLAS's SkylakeX kernels")
+    return perf, threadpoolctl
+
+
+@pytest.mark.parametrize("k", [64, 385, 449, 512, 784, 900, 1024, 3136])
+def test_summing_the_blas_blocks_of_k_on_one_thread_gives_the_all_threads_bits(k):
+    """What item 3 of performance.py relies on, for products laid out as forward and backward
+    lay them out (transposed views). Were the BLAS to block K otherwise, big products would only
+    stop racing (the next test), but this test says so: BLAS_K_BLOCK is wrong for this BLAS."""
+    perf, threadpoolctl = _needs_the_measured_blas()
+    rng = np.random.default_rng(k)
+    for m, n in [(64, 784), (64, 1024), (784, 64), (1024, 512)]:
+        for a_t, b_t in [(False, False), (True, False), (False, True)]:
+            a = rng.standard_normal((k, m) if a_t else (m, k), dtype=np.float32)
+            b = rng.standard_normal((n, k) if b_t else (k, n), dtype=np.float32)
+            a, b = (a.T if a_t else a), (b.T if b_t else b)
+            with threadpoolctl.threadpool_limits(perf._all_threads, user_api="blas"):
+                every = a @ b
+            with threadpoolctl.threadpool_limits(1, user_api="blas"):
+                one = perf._as_on_all_threads(a, b)
+                if k in (449, 784, 900):  # whose last halves one thread cuts elsewhere (module
+                    assert (a @ b).tobytes() != every.tobytes()  # docstring): the plain product differs
+            assert one.tobytes() == every.tobytes(), f"({m}, {k}) @ ({k}, {n}), transposed {a_t, b_t}"
+    perf._threads = None  # threadpool_limits changed the count behind matmul's back
+
+
+def test_a_big_mlp_product_races_and_keeps_the_bits_it_has_on_all_threads(monkeypatch):
+    perf, threadpoolctl = _needs_the_measured_blas()
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((64, 1024), dtype=np.float32), rng.standard_normal((1024, 784), dtype=np.float32)
+    assert perf.LARGE_PRODUCT_FLOPS <= 2 * a.size * 784 < perf.RACE_MAX_FLOPS  # mlp_large's G, last layer
+    with threadpoolctl.threadpool_limits(perf._all_threads, user_api="blas"):
+        every = (a @ b).tobytes()
+    perf._threads = None
+    perf._races.clear()
+    for _ in range(60):
+        assert perf.matmul(a, b).tobytes() == every
+    race = perf._races[(a.shape, a.strides, b.shape, b.strides)]
+    assert isinstance(race, perf._Race) and None not in race.mean  # both lanes ran, same bits
+    for lane in (0, 1):  # and each lane alone, whatever the race would pick
+        monkeypatch.setattr(perf._Race, "pick", lambda self, lane=lane: setattr(self, "lane", lane) or lane)
+        assert perf.matmul(a, b).tobytes() == every
+        assert _blas_threads() == (perf._all_threads if lane else 1)
+
+
+def test_a_big_product_whose_bits_the_thread_count_changes_never_races(monkeypatch):
+    perf = _needs_blas_threads()
+    monkeypatch.setattr(perf, "BLAS_K_BLOCK", 200)  # wrong blocks: one thread cannot match all
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((64, 784), dtype=np.float32), rng.standard_normal((784, 1024), dtype=np.float32)
+    assert perf.LARGE_PRODUCT_FLOPS <= 2 * a.size * 1024 < perf.RACE_MAX_FLOPS
+    perf._races.clear()
+    for _ in range(5):
+        np.testing.assert_allclose(perf.matmul(a, b), a @ b, rtol=1e-5, atol=1e-4)
+        assert _blas_threads() == perf._all_threads
+    assert perf._races == {(a.shape, a.strides, b.shape, b.strides): False}
+    perf._races.clear()
+    sliced = a[:, ::2]  # neither C- nor F-contiguous: not checked, not raced
+    perf.matmul(sliced, b[::2])
+    assert list(perf._races.values()) == [False]
+    perf._races.clear()
+
+
 class _Clock:
     """Feeds _Race made-up times: lane 0 (one thread) takes ``times[0]``, lane 1 ``times[1]``."""
 
