@@ -14,20 +14,20 @@ all off (to measure what they are worth, or if they ever get in the way).
    the 100-256-512-1024-784 MLP: 38 ms -> 18 ms; the small MLP 4.8 -> 3.4 ms. The price: the
    process keeps its peak memory instead of shrinking after it (what PyTorch's caching does too).
 
-2. **BLAS threads chosen per product** (``matmul``). A BLAS splits every product over all
-   cores, and its threads must meet after each one. Tiny products (under
-   ``SMALL_PRODUCT_FLOPS``) gain nothing from a second thread; big ones (over
-   ``LARGE_PRODUCT_FLOPS``) gain most of 2x on a quiet machine (item 3). In between (an MLP GAN's products)
-   the answer depends on the machine's load: on a quiet 2-core machine both threads make the
-   small MLP step (benchmarks/vs_torch.py's mlp_small) 3.6 -> 3.1 ms, but on a busy one (another
-   program computing beside it) a thread that has to wait for a core stalls every product, and
-   that step took 28 ms on two threads against 6.6 on one (PyTorch: 16-19). So minigan
-   *measures* instead of guessing: for each product shape in that band it keeps a running mean
-   of the time on one thread and on all, uses the faster, and now and then tries the other again
-   (``_Race``), so it follows the load as it comes and goes. Measured against one thread for the
-   whole band, in one process: quiet, the small MLP step 4.06 -> 3.75 ms and at batch 256
-   8.3 -> 7.4 ms; busy, 6.0-6.6 ms either way. This needs threadpoolctl to reach the BLAS; NumPy
-   products of your own run with the thread count that minigan's last product set.
+2. **BLAS threads chosen per product** (``matmul``). A BLAS splits every product over all cores,
+   and its threads must meet after each one. Tiny products (under ``SMALL_PRODUCT_FLOPS``) gain
+   nothing from a second thread; big ones (over ``LARGE_PRODUCT_FLOPS``) gain most of 2x on a
+   quiet machine (but see item 3). In between (an MLP GAN's products) the answer depends on the
+   machine's load: on a quiet 2-core machine both threads make the small MLP step
+   (benchmarks/vs_torch.py's mlp_small) 3.6 -> 3.1 ms, but on a busy one (another program
+   computing beside it) a thread that has to wait for a core stalls every product, and that step
+   took 28 ms on two threads against 6.6 on one (PyTorch: 16-19). So minigan *measures* instead of
+   guessing: for each product shape in that band it keeps a running mean of the time on one thread
+   and on all, uses the faster, and now and then tries the other again (``_Race``), so it follows
+   the load as it comes and goes. Measured against one thread for the whole band, in one process:
+   quiet, the small MLP step 4.06 -> 3.75 ms and at batch 256 8.3 -> 7.4 ms; busy, 6.0-6.6 ms
+   either way. This needs threadpoolctl to reach the BLAS; NumPy products of your own run with the
+   thread count that minigan's last product set.
 
    Why this keeps seeded runs bit-identical (tests/test_determinism.py): the thread count can
    change the last bits of a product. This machine's OpenBLAS gives the same bits on one thread
@@ -107,11 +107,12 @@ def tune_allocator():
 
 #: Products of fewer FLOPs (2 per multiply-add) than this run on one BLAS thread...
 SMALL_PRODUCT_FLOPS = 10**6
-#: ...float32 products of more race (see the module docstring)...
+#: ...float32 products from there up to this many race (item 2 of the module docstring), and
+#: products of this many or more run on every core...
 LARGE_PRODUCT_FLOPS = 3 * 10**7
-#: ...and from here up to RACE_MAX_FLOPS, 2-D float32 products race against the all-threads
-#: product as it is (item 3 of the module docstring); longer ones run on every core. This sits
-#: above the big MLP's largest product (1.0e8 FLOPs: 64 x 1024 x 784) and below a convolution's.
+#: ...except 2-D float32 products below this many, which race keeping the bits they have on every
+#: core (item 3). It sits above the big MLP's largest product (1.0e8 FLOPs: 64 x 1024 x 784) and
+#: below the DCGANs' convolutions (3.2e8 and more).
 RACE_MAX_FLOPS = 1.5 * 10**8
 #: Racing products whose inner dimension K is longer than this are summed over blocks of K this
 #: long: the BLAS's thread count could change the bits of longer ones (see the module docstring).
@@ -173,7 +174,8 @@ def _product_in_blocks_of_k(a, b):
 
 def _raced(a, b, product, one_thread_product=None):
     """``product(a, b)`` on the thread count that this shape's ``_Race`` picks, timed for it;
-    ``one_thread_product(a, b)`` instead on one thread, if given (the same bits, summed otherwise)."""
+    on one thread ``one_thread_product(a, b)`` instead, if given (the same bits, another order
+    of work)."""
     key = (a.shape, a.strides, b.shape, b.strides)
     race = _races.get(key)
     if race is None:
@@ -191,10 +193,10 @@ def _raced_with_all_threads_bits(a, b):
     on one thread as ``_as_on_all_threads``, if this machine's BLAS gives the two the same bits
     for products of these shapes and layouts (checked once per shape); else on all threads."""
     key = (a.shape, a.strides, b.shape, b.strides)
-    if key not in _races:
+    if key not in _races:  # this shape's first product: check it once
         contiguous = all(x.flags.c_contiguous or x.flags.f_contiguous for x in (a, b))
-        _races[key] = None if contiguous and _same_bits_on_one_thread(a, b) else False
-    if _races[key] is False:  # its bits depend on the thread count: never raced
+        _races[key] = _Race() if contiguous and _same_bits_on_one_thread(a, b) else False
+    if _races[key] is False:  # its bits would depend on the thread count: never raced
         _set_threads(_all_threads)
         return a @ b
     return _raced(a, b, operator.matmul, _as_on_all_threads)
