@@ -153,7 +153,7 @@ class Function:
         self._as_built = self.__dict__.copy()
         xs = inputs
         for x in inputs:
-            if type(x) is not Tensor:  # a number or an array among the inputs
+            if not isinstance(x, Tensor):  # a number or an array among the inputs (a Parameter is a Tensor)
                 xs = _wrap_inputs(self, inputs)
                 break
         arrays = [x._data for x in xs]
