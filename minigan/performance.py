@@ -159,47 +159,23 @@ def matmul(a, b):
     return a @ b
 
 
+def _sum_over_blocks_of_k(a, b, cuts):
+    """a @ b (2-D) as the sum of the products over the blocks of K between ``cuts`` (0, ..., K),
+    added up in order. The blocks are views (no copy); the extra cost is one addition of the
+    (small) result per block."""
+    out = a[:, :cuts[1]] @ b[:cuts[1]]
+    for start, stop in zip(cuts[1:-1], cuts[2:]):
+        out += a[:, start:stop] @ b[start:stop]
+    return out
+
+
 def _product_in_blocks_of_k(a, b):
     """a @ b as a sum of products over blocks of at most SAME_BITS_MAX_K of the K terms (262,
     262 and 260 for K = 784). Each block's bits do not depend on the thread count, so neither do the
-    sum's: a long-K product can race too. The blocks are views (no copy); the extra cost is one
-    addition of the (small) result per block."""
+    sum's: a long-K product can race too."""
     k = a.shape[1]
     step = -(-k // -(-k // SAME_BITS_MAX_K))  # K split as evenly as possible
-    out = a[:, :step] @ b[:step]
-    for start in range(step, k, step):
-        out += a[:, start:start + step] @ b[start:start + step]
-    return out
-
-
-def _raced(a, b, product, one_thread_product=None):
-    """``product(a, b)`` on the thread count that this shape's ``_Race`` picks, timed for it;
-    on one thread ``one_thread_product(a, b)`` instead, if given (the same bits, another order
-    of work)."""
-    key = (a.shape, a.strides, b.shape, b.strides)
-    race = _races.get(key)
-    if race is None:
-        race = _races[key] = _Race()
-    on_all = race.pick()
-    _set_threads(_all_threads if on_all else 1)
-    start = time.perf_counter()
-    out = product(a, b) if on_all or one_thread_product is None else one_thread_product(a, b)
-    race.record(time.perf_counter() - start)
-    return out
-
-
-def _raced_with_all_threads_bits(a, b):
-    """``a @ b`` for a big 2-D product (item 3 of the module docstring): on all threads as it is,
-    on one thread as ``_as_on_all_threads``, if this machine's BLAS gives the two the same bits
-    for products of these shapes and layouts (checked once per shape); else on all threads."""
-    key = (a.shape, a.strides, b.shape, b.strides)
-    if key not in _races:  # this shape's first product: check it once
-        contiguous = all(x.flags.c_contiguous or x.flags.f_contiguous for x in (a, b))
-        _races[key] = _Race() if contiguous and _same_bits_on_one_thread(a, b) else False
-    if _races[key] is False:  # its bits would depend on the thread count: never raced
-        _set_threads(_all_threads)
-        return a @ b
-    return _raced(a, b, operator.matmul, _as_on_all_threads)
+    return _sum_over_blocks_of_k(a, b, list(range(0, k, step)) + [k])
 
 
 def _as_on_all_threads(a, b):
@@ -219,10 +195,41 @@ def _as_on_all_threads(a, b):
         cuts.append(cuts[-1] + BLAS_K_BLOCK)
     if k - cuts[-1] > BLAS_K_BLOCK:
         cuts.append(cuts[-1] + (k - cuts[-1] + 1) // 2)
-    cuts.append(k)
-    out = a[:, :cuts[1]] @ b[:cuts[1]]
-    for start, stop in zip(cuts[1:-1], cuts[2:]):
-        out += a[:, start:stop] @ b[start:stop]
+    return _sum_over_blocks_of_k(a, b, cuts + [k])
+
+
+def _raced(a, b, product):
+    """``product(a, b)`` on the thread count that this shape's ``_Race`` picks (item 2)."""
+    key = (a.shape, a.strides, b.shape, b.strides)
+    race = _races.get(key)
+    if race is None:
+        race = _races[key] = _Race()
+    return _on_picked_lane(race, a, b, product, product)
+
+
+def _raced_with_all_threads_bits(a, b):
+    """``a @ b`` for a big 2-D product (item 3 of the module docstring): on all threads as it is,
+    on one thread as ``_as_on_all_threads``, if this machine's BLAS gives the two the same bits
+    for products of these shapes and layouts (checked once per shape); else on all threads."""
+    key = (a.shape, a.strides, b.shape, b.strides)
+    race = _races.get(key)
+    if race is None:  # this shape's first product: check it once
+        contiguous = all(x.flags.c_contiguous or x.flags.f_contiguous for x in (a, b))
+        race = _races[key] = _Race() if contiguous and _same_bits_on_one_thread(a, b) else False
+    if race is False:  # its bits would depend on the thread count: never raced
+        _set_threads(_all_threads)
+        return a @ b
+    return _on_picked_lane(race, a, b, operator.matmul, _as_on_all_threads)
+
+
+def _on_picked_lane(race, a, b, on_all_threads, on_one_thread):
+    """One product on the lane that ``race`` picks, timed for it: ``on_all_threads(a, b)`` on
+    every BLAS thread or ``on_one_thread(a, b)`` on one (both give the same bits)."""
+    on_all = race.pick()
+    _set_threads(_all_threads if on_all else 1)
+    start = time.perf_counter()
+    out = on_all_threads(a, b) if on_all else on_one_thread(a, b)
+    race.record(time.perf_counter() - start)
     return out
 
 
